@@ -4,8 +4,10 @@
 //
 // A frame is a whole Ethernet frame without FCS (destination MAC first). transmit() never
 // truncates: a frame the far side cannot carry is dropped and counted, never cut short.
-// Received frames are delivered to the handler on the port's own thread (or, for the
-// in-process wire, on the transmitting thread); the handler copies what it keeps.
+// Received frames are delivered to the handler on the port's own thread (the in-process
+// wire has a delivery thread per wire; only its test-only synchronous mode delivers on the
+// transmitting thread); the handler copies what it keeps. Link state, where a port has one,
+// is beside this interface: see link_state.hpp.
 #pragma once
 
 #include <cstddef>
