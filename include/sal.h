@@ -4,6 +4,9 @@
  * WDK sources are annotated for the static analyser. ndishost compiles them unchanged, so
  * every annotation a driver may write expands to nothing here. The rule checker lives in
  * the runtime (docs/CHECKS.md), not in these annotations.
+ *
+ * The pre-2008 annotations (__in, __out, ...) are left out on purpose: libstdc++ uses
+ * those names for parameters, so defining them would break C++ drivers and the runtime.
  */
 #ifndef NDISHOST_SAL_H
 #define NDISHOST_SAL_H
@@ -158,15 +161,5 @@
 #define __drv_clearDoInit(v)
 #define __drv_functionClass(c)
 #define __drv_requiresIRQL(i)
-#define __in
-#define __in_opt
-#define __out
-#define __out_opt
-#define __inout
-#define __inout_opt
-#define __in_bcount(s)
-#define __out_bcount(s)
-#define __in_ecount(s)
-#define __out_ecount(s)
 
 #endif /* NDISHOST_SAL_H */

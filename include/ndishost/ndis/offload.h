@@ -1,0 +1,363 @@
+/*
+ * ndishost/ndis/offload.h -- task-offload descriptions: what a NIC can do (checksum, large
+ * send v1/v2, IPsec, receive segment coalescing, encapsulated-packet and UDP segmentation
+ * offload) and what the stack asks it to enable (NDIS_OFFLOAD_PARAMETERS).
+ *
+ * A miniport reports NDIS_OFFLOAD twice at initialization (hardware capabilities and the
+ * current configuration) through NDIS_MINIPORT_ADAPTER_OFFLOAD_ATTRIBUTES, and again with
+ * NDIS_STATUS_TASK_OFFLOAD_CURRENT_CONFIG when the configuration changes.
+ *
+ * Included by <ntddndis.h>; not meant to be included on its own.
+ */
+#ifndef NDISHOST_NDIS_OFFLOAD_H
+#define NDISHOST_NDIS_OFFLOAD_H
+
+NDISHOST_EXTERN_C_BEGIN
+
+/* Values of the 2-bit capability fields below. */
+#define NDIS_OFFLOAD_NOT_SUPPORTED 0
+#define NDIS_OFFLOAD_SUPPORTED 1
+#define NDIS_OFFLOAD_SET_NO_CHANGE 0
+#define NDIS_OFFLOAD_SET_ON 1
+#define NDIS_OFFLOAD_SET_OFF 2
+
+/* Encapsulation bit masks (the Encapsulation members). */
+#define NDIS_ENCAPSULATION_NOT_SUPPORTED 0x00000000
+#define NDIS_ENCAPSULATION_NULL 0x00000001
+#define NDIS_ENCAPSULATION_IEEE_802_3 0x00000002
+#define NDIS_ENCAPSULATION_IEEE_802_3_P_AND_Q 0x00000004
+#define NDIS_ENCAPSULATION_IEEE_802_3_P_AND_Q_IN_OOB 0x00000008
+#define NDIS_ENCAPSULATION_IEEE_LLC_SNAP_ROUTED 0x00000010
+
+typedef struct _NDIS_TCP_IP_CHECKSUM_OFFLOAD {
+  struct {
+    ULONG Encapsulation;
+    ULONG IpOptionsSupported : 2;
+    ULONG TcpOptionsSupported : 2;
+    ULONG TcpChecksum : 2;
+    ULONG UdpChecksum : 2;
+    ULONG IpChecksum : 2;
+  } IPv4Transmit;
+  struct {
+    ULONG Encapsulation;
+    ULONG IpOptionsSupported : 2;
+    ULONG TcpOptionsSupported : 2;
+    ULONG TcpChecksum : 2;
+    ULONG UdpChecksum : 2;
+    ULONG IpChecksum : 2;
+  } IPv4Receive;
+  struct {
+    ULONG Encapsulation;
+    ULONG IpExtensionHeadersSupported : 2;
+    ULONG TcpOptionsSupported : 2;
+    ULONG TcpChecksum : 2;
+    ULONG UdpChecksum : 2;
+  } IPv6Transmit;
+  struct {
+    ULONG Encapsulation;
+    ULONG IpExtensionHeadersSupported : 2;
+    ULONG TcpOptionsSupported : 2;
+    ULONG TcpChecksum : 2;
+    ULONG UdpChecksum : 2;
+  } IPv6Receive;
+} NDIS_TCP_IP_CHECKSUM_OFFLOAD, *PNDIS_TCP_IP_CHECKSUM_OFFLOAD;
+
+typedef struct _NDIS_TCP_LARGE_SEND_OFFLOAD_V1 {
+  struct {
+    ULONG Encapsulation;
+    ULONG MaxOffLoadSize;
+    ULONG MinSegmentCount;
+    ULONG TcpOptions : 2;
+    ULONG IpOptions : 2;
+  } IPv4;
+} NDIS_TCP_LARGE_SEND_OFFLOAD_V1, *PNDIS_TCP_LARGE_SEND_OFFLOAD_V1;
+
+typedef struct _NDIS_IPSEC_OFFLOAD_V1 {
+  struct {
+    ULONG Encapsulation;
+    ULONG AhEspCombined;
+    ULONG TransportTunnelCombined;
+    ULONG IPv4Options;
+    ULONG Flags;
+  } Supported;
+  struct {
+    ULONG Md5 : 2;
+    ULONG Sha_1 : 2;
+    ULONG Transport : 2;
+    ULONG Tunnel : 2;
+    ULONG Send : 2;
+    ULONG Receive : 2;
+  } IPv4AH;
+  struct {
+    ULONG Des : 2;
+    ULONG Reserved : 2;
+    ULONG TripleDes : 2;
+    ULONG NullEsp : 2;
+    ULONG Transport : 2;
+    ULONG Tunnel : 2;
+    ULONG Send : 2;
+    ULONG Receive : 2;
+  } IPv4ESP;
+} NDIS_IPSEC_OFFLOAD_V1, *PNDIS_IPSEC_OFFLOAD_V1;
+
+typedef struct _NDIS_TCP_LARGE_SEND_OFFLOAD_V2 {
+  struct {
+    ULONG Encapsulation;
+    ULONG MaxOffLoadSize;
+    ULONG MinSegmentCount;
+  } IPv4;
+  struct {
+    ULONG Encapsulation;
+    ULONG MaxOffLoadSize;
+    ULONG MinSegmentCount;
+    ULONG IpExtensionHeadersSupported : 2;
+    ULONG TcpOptionsSupported : 2;
+  } IPv6;
+} NDIS_TCP_LARGE_SEND_OFFLOAD_V2, *PNDIS_TCP_LARGE_SEND_OFFLOAD_V2;
+
+#define IPSEC_OFFLOAD_V2_AUTHENTICATION_MD5 0x00000001
+#define IPSEC_OFFLOAD_V2_AUTHENTICATION_SHA_1 0x00000002
+#define IPSEC_OFFLOAD_V2_AUTHENTICATION_SHA_256 0x00000004
+#define IPSEC_OFFLOAD_V2_AUTHENTICATION_AES_GCM_128 0x00000008
+#define IPSEC_OFFLOAD_V2_AUTHENTICATION_AES_GCM_192 0x00000010
+#define IPSEC_OFFLOAD_V2_AUTHENTICATION_AES_GCM_256 0x00000020
+#define IPSEC_OFFLOAD_V2_ENCRYPTION_NONE 0x00000001
+#define IPSEC_OFFLOAD_V2_ENCRYPTION_DES_CBC 0x00000002
+#define IPSEC_OFFLOAD_V2_ENCRYPTION_3_DES_CBC 0x00000004
+#define IPSEC_OFFLOAD_V2_ENCRYPTION_AES_GCM_128 0x00000008
+#define IPSEC_OFFLOAD_V2_ENCRYPTION_AES_GCM_192 0x00000010
+#define IPSEC_OFFLOAD_V2_ENCRYPTION_AES_GCM_256 0x00000020
+#define IPSEC_OFFLOAD_V2_ENCRYPTION_AES_CBC_128 0x00000040
+#define IPSEC_OFFLOAD_V2_ENCRYPTION_AES_CBC_192 0x00000080
+#define IPSEC_OFFLOAD_V2_ENCRYPTION_AES_CBC_256 0x00000100
+
+typedef struct _NDIS_IPSEC_OFFLOAD_V2 {
+  ULONG Encapsulation;
+  BOOLEAN IPv6Supported;
+  BOOLEAN IPv4Options;
+  BOOLEAN IPv6NonIPsecExtensionHeaders;
+  BOOLEAN Ah;
+  BOOLEAN Esp;
+  BOOLEAN AhEspCombined;
+  BOOLEAN Transport;
+  BOOLEAN Tunnel;
+  BOOLEAN TransportTunnelCombined;
+  BOOLEAN LsoSupported;
+  BOOLEAN ExtendedSequenceNumbers;
+  ULONG UdpEsp;
+  ULONG AuthenticationAlgorithms;
+  ULONG EncryptionAlgorithms;
+  ULONG SaOffloadCapacity;
+} NDIS_IPSEC_OFFLOAD_V2, *PNDIS_IPSEC_OFFLOAD_V2;
+
+typedef struct _NDIS_TCP_RECV_SEG_COALESCE_OFFLOAD {
+  struct {
+    BOOLEAN Enabled;
+  } IPv4;
+  struct {
+    BOOLEAN Enabled;
+  } IPv6;
+} NDIS_TCP_RECV_SEG_COALESCE_OFFLOAD, *PNDIS_TCP_RECV_SEG_COALESCE_OFFLOAD;
+#define NDIS_TCP_RECV_SEG_COALESC_OFFLOAD_REVISION_1 1
+#define NDIS_SIZEOF_TCP_RECV_SEG_COALESC_OFFLOAD_REVISION_1 \
+  RTL_SIZEOF_THROUGH_FIELD(NDIS_TCP_RECV_SEG_COALESCE_OFFLOAD, IPv6.Enabled)
+
+#define NDIS_ENCAPSULATED_PACKET_TASK_OFFLOAD_NOT_SUPPORTED 0x00000000
+#define NDIS_ENCAPSULATED_PACKET_TASK_OFFLOAD_INNER_IPV4 0x00000001
+#define NDIS_ENCAPSULATED_PACKET_TASK_OFFLOAD_OUTER_IPV4 0x00000002
+#define NDIS_ENCAPSULATED_PACKET_TASK_OFFLOAD_INNER_IPV6 0x00000004
+#define NDIS_ENCAPSULATED_PACKET_TASK_OFFLOAD_OUTER_IPV6 0x00000008
+
+typedef struct _NDIS_ENCAPSULATED_PACKET_TASK_OFFLOAD {
+  ULONG TransmitChecksumOffloadSupported : 4;
+  ULONG ReceiveChecksumOffloadSupported : 4;
+  ULONG LsoV2Supported : 4;
+  ULONG RssSupported : 4;
+  ULONG VmqSupported : 4;
+  ULONG UsoSupported : 4;
+  ULONG Reserved : 8;
+  ULONG MaxHeaderSizeSupported;
+} NDIS_ENCAPSULATED_PACKET_TASK_OFFLOAD, *PNDIS_ENCAPSULATED_PACKET_TASK_OFFLOAD;
+#define NDIS_SIZEOF_ENCAPSULATED_PACKET_TASK_OFFLOAD_REVISION_1 \
+  RTL_SIZEOF_THROUGH_FIELD(NDIS_ENCAPSULATED_PACKET_TASK_OFFLOAD, MaxHeaderSizeSupported)
+
+typedef struct _NDIS_ENCAPSULATED_PACKET_TASK_OFFLOAD_V2 {
+  ULONG TransmitChecksumOffloadSupported : 4;
+  ULONG ReceiveChecksumOffloadSupported : 4;
+  ULONG LsoV2Supported : 4;
+  ULONG RssSupported : 4;
+  ULONG VmqSupported : 4;
+  ULONG UsoSupported : 4;
+  ULONG Reserved : 8;
+  ULONG MaxHeaderSizeSupported;
+  union _ENCAPSULATION_PROTOCOL_INFO {
+    struct _VXLAN_INFO {
+      USHORT VxlanUDPPortNumber;
+      USHORT VxlanUDPPortNumberConfigurable : 1;
+    } VxlanInfo;
+    ULONG Value;
+  } EncapsulationProtocolInfo;
+  ULONG Reserved1;
+  ULONG Reserved2;
+} NDIS_ENCAPSULATED_PACKET_TASK_OFFLOAD_V2, *PNDIS_ENCAPSULATED_PACKET_TASK_OFFLOAD_V2;
+
+typedef enum _NDIS_RFC6877_464XLAT_OFFLOAD_OPTIONS {
+  NDIS_RFC6877_464XLAT_OFFLOAD_NOT_SUPPORTED = 0,
+  NDIS_RFC6877_464XLAT_OFFLOAD_DISABLED = 1,
+  NDIS_RFC6877_464XLAT_OFFLOAD_ENABLED = 2,
+  NDIS_RFC6877_464XLAT_OFFLOAD_ON_DEMAND = 3
+} NDIS_RFC6877_464XLAT_OFFLOAD_OPTIONS;
+
+typedef struct _NDIS_RFC6877_464XLAT_OFFLOAD {
+  NDIS_RFC6877_464XLAT_OFFLOAD_OPTIONS XlatOffload;
+  ULONG Flags;
+} NDIS_RFC6877_464XLAT_OFFLOAD, *PNDIS_RFC6877_464XLAT_OFFLOAD;
+
+typedef struct _NDIS_UDP_SEGMENTATION_OFFLOAD {
+  struct {
+    ULONG Encapsulation;
+    ULONG MaxOffLoadSize;
+    ULONG MinSegmentCount : 6;
+    ULONG SubMssFinalSegmentSupported : 1;
+    ULONG Reserved : 25;
+  } IPv4;
+  struct {
+    ULONG Encapsulation;
+    ULONG MaxOffLoadSize;
+    ULONG MinSegmentCount : 6;
+    ULONG SubMssFinalSegmentSupported : 1;
+    ULONG Reserved1 : 25;
+    ULONG IpExtensionHeadersSupported : 2;
+    ULONG Reserved2 : 30;
+  } IPv6;
+} NDIS_UDP_SEGMENTATION_OFFLOAD, *PNDIS_UDP_SEGMENTATION_OFFLOAD;
+
+/* NDIS_OFFLOAD.Flags */
+#define NDIS_OFFLOAD_FLAGS_GROUP_CHECKSUM_CAPABILITIES 0x00000001
+#define IPSEC_OFFLOAD_V2_AND_TCP_CHECKSUM_COEXISTENCE 0x00000002
+#define IPSEC_OFFLOAD_V2_AND_UDP_CHECKSUM_COEXISTENCE 0x00000004
+
+#define NDIS_OFFLOAD_REVISION_1 1 /* NDIS 6.0 */
+#define NDIS_OFFLOAD_REVISION_2 2 /* NDIS 6.1 */
+#define NDIS_OFFLOAD_REVISION_3 3 /* NDIS 6.30 */
+#define NDIS_OFFLOAD_REVISION_4 4 /* NDIS 6.50 */
+#define NDIS_OFFLOAD_REVISION_5 5 /* NDIS 6.70 */
+#define NDIS_OFFLOAD_REVISION_6 6 /* NDIS 6.83 */
+
+/* Each NDIS version appends members; a revision is a prefix of the newest member list and
+ * the driver says how much it filled in through Header.Revision and Header.Size. */
+typedef struct _NDIS_OFFLOAD {
+  NDIS_OBJECT_HEADER Header;
+  NDIS_TCP_IP_CHECKSUM_OFFLOAD Checksum;
+  NDIS_TCP_LARGE_SEND_OFFLOAD_V1 LsoV1;
+  NDIS_IPSEC_OFFLOAD_V1 IPsecV1;
+  NDIS_TCP_LARGE_SEND_OFFLOAD_V2 LsoV2;
+  ULONG Flags;
+#if NDIS_SUPPORT_NDIS61
+  NDIS_IPSEC_OFFLOAD_V2 IPsecV2;
+#endif
+#if NDIS_SUPPORT_NDIS630
+  NDIS_TCP_RECV_SEG_COALESCE_OFFLOAD Rsc;
+  NDIS_ENCAPSULATED_PACKET_TASK_OFFLOAD EncapsulatedPacketTaskOffloadGre;
+#endif
+#if NDIS_SUPPORT_NDIS650
+  NDIS_ENCAPSULATED_PACKET_TASK_OFFLOAD_V2 EncapsulatedPacketTaskOffloadVxlan;
+  UCHAR EncapsulationTypes;
+#endif
+#if NDIS_SUPPORT_NDIS670
+  NDIS_RFC6877_464XLAT_OFFLOAD Rfc6877Xlat;
+#endif
+#if NDIS_SUPPORT_NDIS683
+  NDIS_UDP_SEGMENTATION_OFFLOAD UdpSegmentation;
+#endif
+} NDIS_OFFLOAD, *PNDIS_OFFLOAD;
+
+#define NDIS_SIZEOF_NDIS_OFFLOAD_REVISION_1 RTL_SIZEOF_THROUGH_FIELD(NDIS_OFFLOAD, Flags)
+#if NDIS_SUPPORT_NDIS61
+#define NDIS_SIZEOF_NDIS_OFFLOAD_REVISION_2 RTL_SIZEOF_THROUGH_FIELD(NDIS_OFFLOAD, IPsecV2)
+#endif
+#if NDIS_SUPPORT_NDIS630
+#define NDIS_SIZEOF_NDIS_OFFLOAD_REVISION_3 RTL_SIZEOF_THROUGH_FIELD(NDIS_OFFLOAD, EncapsulatedPacketTaskOffloadGre)
+#endif
+#if NDIS_SUPPORT_NDIS650
+#define NDIS_SIZEOF_NDIS_OFFLOAD_REVISION_4 RTL_SIZEOF_THROUGH_FIELD(NDIS_OFFLOAD, EncapsulationTypes)
+#endif
+#if NDIS_SUPPORT_NDIS670
+#define NDIS_SIZEOF_NDIS_OFFLOAD_REVISION_5 RTL_SIZEOF_THROUGH_FIELD(NDIS_OFFLOAD, Rfc6877Xlat)
+#endif
+#if NDIS_SUPPORT_NDIS683
+#define NDIS_SIZEOF_NDIS_OFFLOAD_REVISION_6 RTL_SIZEOF_THROUGH_FIELD(NDIS_OFFLOAD, UdpSegmentation)
+#endif
+
+/* Connection (chimney) offload is not offered; the structure is opaque so the offload
+ * attributes keep their shape. */
+typedef struct _NDIS_TCP_CONNECTION_OFFLOAD NDIS_TCP_CONNECTION_OFFLOAD, *PNDIS_TCP_CONNECTION_OFFLOAD;
+
+/* ---- what the stack asks for (OID_TCP_OFFLOAD_PARAMETERS) ------------------------- */
+#define NDIS_OFFLOAD_PARAMETERS_NO_CHANGE 0
+#define NDIS_OFFLOAD_PARAMETERS_TX_RX_DISABLED 1
+#define NDIS_OFFLOAD_PARAMETERS_TX_ENABLED_RX_DISABLED 2
+#define NDIS_OFFLOAD_PARAMETERS_RX_ENABLED_TX_DISABLED 3
+#define NDIS_OFFLOAD_PARAMETERS_TX_RX_ENABLED 4
+#define NDIS_OFFLOAD_PARAMETERS_LSOV1_DISABLED 1
+#define NDIS_OFFLOAD_PARAMETERS_LSOV1_ENABLED 2
+#define NDIS_OFFLOAD_PARAMETERS_LSOV2_DISABLED 1
+#define NDIS_OFFLOAD_PARAMETERS_LSOV2_ENABLED 2
+#define NDIS_OFFLOAD_PARAMETERS_IPSECV1_DISABLED 1
+#define NDIS_OFFLOAD_PARAMETERS_IPSECV1_AH_ENABLED 2
+#define NDIS_OFFLOAD_PARAMETERS_IPSECV1_ESP_ENABLED 3
+#define NDIS_OFFLOAD_PARAMETERS_IPSECV1_AH_AND_ESP_ENABLED 4
+#define NDIS_OFFLOAD_PARAMETERS_IPSECV2_DISABLED 1
+#define NDIS_OFFLOAD_PARAMETERS_IPSECV2_AH_ENABLED 2
+#define NDIS_OFFLOAD_PARAMETERS_IPSECV2_ESP_ENABLED 3
+#define NDIS_OFFLOAD_PARAMETERS_IPSECV2_AH_AND_ESP_ENABLED 4
+#define NDIS_OFFLOAD_PARAMETERS_RSC_DISABLED 1
+#define NDIS_OFFLOAD_PARAMETERS_RSC_ENABLED 2
+#define NDIS_OFFLOAD_PARAMETERS_CONNECTION_OFFLOAD_DISABLED 1
+#define NDIS_OFFLOAD_PARAMETERS_CONNECTION_OFFLOAD_ENABLED 2
+
+#define NDIS_OFFLOAD_PARAMETERS_REVISION_1 1
+#define NDIS_OFFLOAD_PARAMETERS_REVISION_2 2
+#define NDIS_OFFLOAD_PARAMETERS_REVISION_3 3
+
+typedef struct _NDIS_OFFLOAD_PARAMETERS {
+  NDIS_OBJECT_HEADER Header;
+  UCHAR IPv4Checksum;
+  UCHAR TCPIPv4Checksum;
+  UCHAR UDPIPv4Checksum;
+  UCHAR TCPIPv6Checksum;
+  UCHAR UDPIPv6Checksum;
+  UCHAR LsoV1;
+  UCHAR IPsecV1;
+  UCHAR LsoV2IPv4;
+  UCHAR LsoV2IPv6;
+  UCHAR TcpConnectionIPv4;
+  UCHAR TcpConnectionIPv6;
+  ULONG Flags;
+#if NDIS_SUPPORT_NDIS61
+  UCHAR IPsecV2;
+  UCHAR IPsecV2IPv4;
+#endif
+#if NDIS_SUPPORT_NDIS630
+  struct {
+    UCHAR RscIPv4;
+    UCHAR RscIPv6;
+  };
+  struct {
+    UCHAR EncapsulatedPacketTaskOffload;
+    UCHAR EncapsulationTypes;
+  };
+#endif
+} NDIS_OFFLOAD_PARAMETERS, *PNDIS_OFFLOAD_PARAMETERS;
+
+#define NDIS_SIZEOF_OFFLOAD_PARAMETERS_REVISION_1 RTL_SIZEOF_THROUGH_FIELD(NDIS_OFFLOAD_PARAMETERS, Flags)
+#if NDIS_SUPPORT_NDIS61
+#define NDIS_SIZEOF_OFFLOAD_PARAMETERS_REVISION_2 RTL_SIZEOF_THROUGH_FIELD(NDIS_OFFLOAD_PARAMETERS, IPsecV2IPv4)
+#endif
+#if NDIS_SUPPORT_NDIS630
+#define NDIS_SIZEOF_OFFLOAD_PARAMETERS_REVISION_3 RTL_SIZEOF_THROUGH_FIELD(NDIS_OFFLOAD_PARAMETERS, EncapsulationTypes)
+#endif
+
+NDISHOST_EXTERN_C_END
+
+#endif /* NDISHOST_NDIS_OFFLOAD_H */
