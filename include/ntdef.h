@@ -235,11 +235,15 @@ typedef const GUID *LPCGUID, *PCGUID;
 #define MAXLONG_PTR ((LONG_PTR)(MAXULONG_PTR >> 1))
 #define MAXSIZE_T (~((SIZE_T)0))
 #define MAXSSIZE_T ((SSIZE_T)(MAXSIZE_T >> 1))
+/* As on Windows, NOMINMAX suppresses these; C++ code that includes the standard library
+ * after this header needs it (ndishost's own C++ builds with NOMINMAX). */
+#ifndef NOMINMAX
 #ifndef min
 #define min(a, b) (((a) < (b)) ? (a) : (b))
 #endif
 #ifndef max
 #define max(a, b) (((a) > (b)) ? (a) : (b))
+#endif
 #endif
 #define FlagOn(_F, _SF) ((_F) & (_SF))
 #define BooleanFlagOn(F, SF) ((BOOLEAN)(((F) & (SF)) != 0))
