@@ -6,6 +6,8 @@
 
 #include <wdm.h>
 
+#include "nt/ke/runtime.hpp"
+
 namespace ndishost::nt {
 namespace detail {
 std::atomic<int> traceSubscribers{0};
@@ -59,8 +61,10 @@ TraceSubscription::~TraceSubscription() {
 
 void traceEmit(TraceCategory category, std::string source, std::string text) {
   if (!traceEnabled()) return;
-  TraceEvent event{static_cast<std::uint64_t>(KeQueryInterruptTime()), category, std::move(source),
-                   std::move(text)};
+  // The host may trace before a Runtime exists (loading its configuration) or after it
+  // ended; the kernel clock is only asked while there is one.
+  auto now = Runtime::current() != nullptr ? static_cast<std::uint64_t>(KeQueryInterruptTime()) : 0;
+  TraceEvent event{now, category, std::move(source), std::move(text)};
   auto& s = subscribers();
   // Sinks run under the lock so a subscription's destructor never races a delivery to it;
   // sinks must therefore not subscribe or unsubscribe themselves.

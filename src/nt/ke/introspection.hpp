@@ -1,0 +1,24 @@
+// What the kernel still holds for a driver: timers that are set and DPCs that are queued.
+// The PnP manager uses it at driver unload to report callbacks into an image that is about
+// to go away (the Windows bug check DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS).
+#pragma once
+
+#include <vector>
+
+#include "nt/ke/kernel.hpp"
+
+namespace ndishost::nt::ke {
+
+struct PendingKernelCallback {
+  enum class Kind { Timer, Dpc };
+  Kind kind;
+  const void* object;  // the KTIMER or KDPC
+  PKDPC dpc;           // the DPC that will run (a timer's may be null)
+  bool periodic;
+};
+
+// A snapshot, taken under the locks that guard the timer list and the DPC queues. Empty
+// without a runtime.
+std::vector<PendingKernelCallback> pendingKernelCallbacks();
+
+}  // namespace ndishost::nt::ke
