@@ -17,6 +17,16 @@ typedef enum _NDIS_PARAMETER_TYPE {
   NdisParameterBinary = 4
 } NDIS_PARAMETER_TYPE, *PNDIS_PARAMETER_TYPE;
 
+/* What NdisReadConfiguration returns for the predefined "ProcessorType" keyword. */
+typedef enum _NDIS_PROCESSOR_TYPE {
+  NdisProcessorX86 = 0,
+  NdisProcessorMips = 1,
+  NdisProcessorAlpha = 2,
+  NdisProcessorPpc = 3,
+  NdisProcessorAmd64 = 4,
+  NdisProcessorIA64 = 5
+} NDIS_PROCESSOR_TYPE, *PNDIS_PROCESSOR_TYPE;
+
 typedef struct _BINARY_DATA {
   USHORT Length;
   PVOID Buffer;

@@ -53,16 +53,28 @@ PDEVICE_OBJECT attachLocked(PDEVICE_OBJECT source, PDEVICE_OBJECT target) {
   if (deviceState(top).deletePending || deviceState(target).deletePending) return nullptr;
   top->AttachedDevice = source;
   deviceState(source).attachedTo = top;
+  // The attachment holds a reference on the device below, as on Windows: a bus driver
+  // deletes its PDO while handling IRP_MN_REMOVE_DEVICE, before the function driver above
+  // detaches, and the PDO's memory must outlive that (delete pending until detach).
+  referenceObject(*objectHeaderOf(top));
   source->StackSize = static_cast<CCHAR>(top->StackSize + 1);
   source->AlignmentRequirement = top->AlignmentRequirement;
   source->SectorSize = top->SectorSize;
   return top;
 }
 
-void detachLocked(PDEVICE_OBJECT lower) {
+// Returns the device whose attachment reference the caller drops (releaseAttachment) once
+// the database lock is released, since the last reference may free the device.
+[[nodiscard]] PDEVICE_OBJECT detachLocked(PDEVICE_OBJECT lower) {
   PDEVICE_OBJECT upper = lower->AttachedDevice;
   lower->AttachedDevice = nullptr;
-  if (upper != nullptr) deviceState(upper).attachedTo = nullptr;
+  if (upper == nullptr) return nullptr;
+  deviceState(upper).attachedTo = nullptr;
+  return lower;
+}
+
+void releaseAttachment(PDEVICE_OBJECT lower) {
+  if (lower != nullptr) dereferenceObject(*objectHeaderOf(lower));
 }
 
 }  // namespace
@@ -194,16 +206,9 @@ extern "C" VOID NTAPI IoDeleteDevice(PDEVICE_OBJECT DeviceObject) {
                       fmt::format("IoDeleteDevice called again for {}", state.traceName));
       return;
     }
-    if (PDEVICE_OBJECT above = DeviceObject->AttachedDevice) {
-      std::string aboveName = deviceState(above).traceName;
-      guard.unlock();
-      // The device above would be left attached to freed memory: refuse, as the safe way out.
-      reportViolation({"io.delete-attached", bugcheck::DriverVerifierDetectedViolation, address,
-                       reinterpret_cast<std::uintptr_t>(above)},
-                      caller, fmt::format("IoDeleteDevice on {} while {} is still attached above it", state.traceName,
-                                          aboveName));
-      return;
-    }
+    // A device with another still attached above it may be deleted: that is how a bus
+    // driver removes its PDO (removing-a-device-in-a-bus-driver.md). The attachment's
+    // reference keeps the memory until the device above detaches.
     if (state.attachedTo != nullptr) {
       std::string belowName = deviceState(state.attachedTo).traceName;
       guard.unlock();
@@ -212,7 +217,12 @@ extern "C" VOID NTAPI IoDeleteDevice(PDEVICE_OBJECT DeviceObject) {
                       caller, fmt::format("IoDeleteDevice on {} before IoDetachDevice from {}", state.traceName,
                                           belowName));
       guard.lock();
-      if (state.attachedTo != nullptr) detachLocked(state.attachedTo);
+      if (state.attachedTo != nullptr) {
+        PDEVICE_OBJECT released = detachLocked(state.attachedTo);
+        guard.unlock();
+        releaseAttachment(released);
+        guard.lock();
+      }
     }
     state.deletePending = true;
   }
@@ -284,7 +294,9 @@ extern "C" VOID NTAPI IoDetachDevice(PDEVICE_OBJECT TargetDevice) {
                     caller, fmt::format("IoDetachDevice({}): no device is attached to it", name));
     return;
   }
-  detachLocked(TargetDevice);
+  PDEVICE_OBJECT released = detachLocked(TargetDevice);
+  guard.unlock();
+  releaseAttachment(released);
 }
 
 // IRQL <= DISPATCH_LEVEL.

@@ -7,7 +7,7 @@
 // as the PnP manager does for every IRP_MN_* it issues.
 #pragma once
 
-#include "nt/io/wdm_runtime.hpp"
+#include <wdm.h>
 
 #include <cstdint>
 #include <functional>

@@ -8,7 +8,7 @@
 // place; the DDI structures are plain zeroed memory, as drivers expect.
 #pragma once
 
-#include "nt/io/wdm_runtime.hpp"
+#include <wdm.h>
 
 #include <atomic>
 #include <cstdint>

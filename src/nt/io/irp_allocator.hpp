@@ -5,7 +5,7 @@
 // the system buffer to copy back and release at completion.
 #pragma once
 
-#include "nt/io/wdm_runtime.hpp"
+#include <wdm.h>
 
 #include <cstdint>
 

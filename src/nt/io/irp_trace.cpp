@@ -56,7 +56,7 @@ void traceDispatch(PDEVICE_OBJECT device, PIRP irp, const IO_STACK_LOCATION& loc
 
 void traceCompletion(PDEVICE_OBJECT device, PIRP irp, const IO_STACK_LOCATION& location) {
   traceEmit(TraceCategory::Irp, source(device),
-            fmt::format("complete IRP {} {} -> {} information {}", static_cast<void*>(irp), describeRequest(location),
+            fmt::format("complete IRP {} {} -> {} information {:#x}", static_cast<void*>(irp), describeRequest(location),
                         statusName(irp->IoStatus.Status), irp->IoStatus.Information));
 }
 

@@ -2,7 +2,7 @@
 // Callers check traceEnabled() first so an untraced run formats nothing.
 #pragma once
 
-#include "nt/io/wdm_runtime.hpp"
+#include <wdm.h>
 
 #include <string>
 

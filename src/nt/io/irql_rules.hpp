@@ -1,7 +1,7 @@
 // The IRQL rules the I/O manager's DDIs state, checked on entry.
 #pragma once
 
-#include "nt/io/wdm_runtime.hpp"
+#include <wdm.h>
 
 namespace ndishost::nt {
 

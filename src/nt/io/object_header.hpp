@@ -6,7 +6,7 @@
 // referenced when its driver calls IoDeleteDevice lives on until the last reference goes.
 #pragma once
 
-#include "nt/io/wdm_runtime.hpp"
+#include <wdm.h>
 
 #include <atomic>
 #include <cstddef>

@@ -3,7 +3,7 @@
 // case-insensitively, as Windows' object manager does for these directories.
 #pragma once
 
-#include "nt/io/wdm_runtime.hpp"
+#include <wdm.h>
 
 #include <string>
 #include <string_view>

@@ -1,26 +1,11 @@
 // <wdm.h> and <ntstrsafe.h> for runtime code in ex, mm and rtl.
 //
-// The DDK headers define function-like min/max (ntdef.h) and the legacy SAL names __in,
-// __out, ... (sal.h), as the WDK does for drivers; in C++ those break standard library
-// headers included after them, so they are taken away again right here. Runtime sources
-// include this instead of <wdm.h>.
+// Runtime C++ builds with NOMINMAX (CMakeLists.txt) and sal.h leaves out the legacy
+// __in/__out names, so the DDK headers mix freely with the standard library.
 #pragma once
 
 #include <ntstrsafe.h>
 #include <wdm.h>
-
-#undef min
-#undef max
-#undef __in
-#undef __out
-#undef __inout
-#undef __in_opt
-#undef __out_opt
-#undef __inout_opt
-#undef __in_bcount
-#undef __out_bcount
-#undef __in_ecount
-#undef __out_ecount
 
 #include <cstdint>
 

@@ -493,7 +493,7 @@ TEST_F(IoTest, TraceShowsDispatchAndCompletionWithNames) {
   EXPECT_NE(events[0].text.find("dispatch IRP"), std::string::npos);
   EXPECT_NE(events[0].text.find("IRP_MJ_PNP IRP_MN_START_DEVICE"), std::string::npos);
   EXPECT_NE(events[1].text.find("complete IRP"), std::string::npos);
-  EXPECT_NE(events[1].text.find("STATUS_SUCCESS information 3"), std::string::npos);
+  EXPECT_NE(events[1].text.find("STATUS_SUCCESS information 0x3"), std::string::npos);
 }
 
 TEST(IoNames, FunctionCodesAndStatusesHaveTheirWdkNames) {
