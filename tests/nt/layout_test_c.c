@@ -54,8 +54,8 @@ CHECK_SIZE(BOOLEAN, 1);
 CHECK_SIZE(ULONG_PTR, 8);
 
 /* L"..." must be UTF-16 for UNICODE_STRING to mean what drivers expect. */
-static const WCHAR kWide[] = L"NDIS";
-C_ASSERT(sizeof(kWide) == 10);
+C_ASSERT(sizeof(L"NDIS") == 10);
+C_ASSERT(sizeof(L"NDIS"[0]) == sizeof(WCHAR));
 
 struct layout_c_sizes {
   size_t irp, io_stack_location, device_object, driver_object, mdl, kdpc, ktimer, kevent;

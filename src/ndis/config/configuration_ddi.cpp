@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "ndis/config/configuration_store.hpp"
+#include "nt/rtl/text_codec.hpp"
 #include "ndis/core/ndis_object.hpp"
 #include "ndis/core/ndis_rules.hpp"
 #include "nt/support/ledger.hpp"
@@ -50,11 +51,7 @@ std::u16string_view keywordOf(PNDIS_STRING keyword) {
   return {reinterpret_cast<const char16_t*>(keyword->Buffer), keyword->Length / sizeof(WCHAR)};
 }
 
-std::string narrow(std::u16string_view text) {
-  std::string out;
-  for (char16_t c : text) out.push_back(c < 0x80 ? static_cast<char>(c) : '?');
-  return out;
-}
+std::string narrow(std::u16string_view text) { return nt::rtl::toUtf8(text); }
 
 bool equalsIgnoringCase(std::u16string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;

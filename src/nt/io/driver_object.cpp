@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "nt/io/io_objects.hpp"
+#include "nt/rtl/text_codec.hpp"
 #include "nt/io/irql_rules.hpp"
 #include "nt/support/log.hpp"
 #include "nt/support/trace.hpp"
@@ -49,32 +50,7 @@ DriverRuntime& driverRuntime(PDRIVER_OBJECT driver) {
   return *std::launder(reinterpret_cast<DriverRuntime*>(bodyBytes(driver) + kDriverRuntimeOffset));
 }
 
-std::string narrow(std::u16string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    char32_t c = text[i];
-    if (c >= 0xD800 && c < 0xDC00 && i + 1 < text.size() && text[i + 1] >= 0xDC00 && text[i + 1] < 0xE000) {
-      c = 0x10000 + ((c - 0xD800) << 10) + (text[++i] - 0xDC00);
-    }
-    if (c < 0x80) {
-      out.push_back(static_cast<char>(c));
-    } else if (c < 0x800) {
-      out.push_back(static_cast<char>(0xC0 | (c >> 6)));
-      out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
-    } else if (c < 0x10000) {
-      out.push_back(static_cast<char>(0xE0 | (c >> 12)));
-      out.push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
-    } else {
-      out.push_back(static_cast<char>(0xF0 | (c >> 18)));
-      out.push_back(static_cast<char>(0x80 | ((c >> 12) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
-    }
-  }
-  return out;
-}
+std::string narrow(std::u16string_view text) { return rtl::toUtf8(text); }
 
 void DriverObjectRelease::operator()(PDRIVER_OBJECT driver) const {
   ObjectHeader* header = objectHeaderOf(driver, ObjectType::Driver);

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "nt/pnp/pnp_irps.hpp"
+#include "nt/rtl/text_codec.hpp"
 #include "nt/io/io_manager.hpp"
 #include "nt/support/trace.hpp"
 
@@ -43,31 +44,7 @@ NTSTATUS send(PDEVICE_OBJECT pdo, UCHAR major, UCHAR minor, const std::function<
 
 PDEVICE_OBJECT referenceTopOfStack(PDEVICE_OBJECT pdo) { return IoGetAttachedDeviceReference(pdo); }
 
-std::string utf8FromUtf16(std::u16string_view text) {
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    char32_t c = text[i];
-    if (c >= 0xD800 && c < 0xDC00 && i + 1 < text.size() && text[i + 1] >= 0xDC00 && text[i + 1] < 0xE000) {
-      c = 0x10000 + ((c - 0xD800) << 10) + (text[++i] - 0xDC00);
-    }
-    if (c < 0x80) {
-      out.push_back(static_cast<char>(c));
-    } else if (c < 0x800) {
-      out.push_back(static_cast<char>(0xC0 | (c >> 6)));
-      out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
-    } else if (c < 0x10000) {
-      out.push_back(static_cast<char>(0xE0 | (c >> 12)));
-      out.push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
-    } else {
-      out.push_back(static_cast<char>(0xF0 | (c >> 18)));
-      out.push_back(static_cast<char>(0x80 | ((c >> 12) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
-    }
-  }
-  return out;
-}
+std::string utf8FromUtf16(std::u16string_view text) { return rtl::toUtf8(text); }
 
 std::string narrowWide(const WCHAR* text, std::size_t maxChars) {
   std::u16string wide;

@@ -129,6 +129,14 @@ void appendAsUtf8(std::u16string_view text, BoundedWriter<char>& out) {
   }
 }
 
+std::string toUtf8(std::u16string_view text) {
+  std::string out(utf8Length(text), '\0');
+  BoundedWriter<char> writer(out.data(), out.size());
+  appendAsUtf8(text, writer);
+  out.resize(writer.length());
+  return out;
+}
+
 void appendAsUtf16(std::string_view text, BoundedWriter<char16_t>& out) {
   for (std::size_t i = 0; i < text.size() && !out.truncated();) {
     std::size_t consumed;

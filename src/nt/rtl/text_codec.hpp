@@ -7,6 +7,8 @@
 // UTF-8 bytes become U+FFFD on the way back.
 #pragma once
 
+#include <string>
+
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -70,6 +72,10 @@ std::size_t utf16Length(std::string_view text);
 
 // Converts, writing as much as fits (a code point is never split).
 void appendAsUtf8(std::u16string_view text, BoundedWriter<char>& out);
+
+// UTF-16 (a UNICODE_STRING's buffer) as UTF-8, for logs, traces and reports. Unpaired
+// surrogates become U+FFFD.
+std::string toUtf8(std::u16string_view text);
 void appendAsUtf16(std::string_view text, BoundedWriter<char16_t>& out);
 void appendCodePoint(char32_t codePoint, BoundedWriter<char>& out);
 void appendCodePoint(char32_t codePoint, BoundedWriter<char16_t>& out);
