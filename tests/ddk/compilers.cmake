@@ -4,13 +4,44 @@
 separate_arguments(driver_flags UNIX_COMMAND "${DRIVER_FLAGS}")
 file(GLOB_RECURSE c_sources ${SOURCE_DIR}/drivers/*.c ${SOURCE_DIR}/tests/nt/io/c_driver.c
      ${SOURCE_DIR}/tests/nt/layout_test_c.c ${SOURCE_DIR}/tests/ndis/test_miniport.c)
-set(includes -I${SOURCE_DIR}/include -I${SOURCE_DIR}/drivers/samples/inc)
+set(includes -I${SOURCE_DIR}/include)
+
+# Each driver's own definitions and include directories (a WDK project's preprocessor
+# definitions, e.g. NDIS630_MINIPORT=1 NDIS_WDM=1), taken from the build's compilation
+# database so the other compiler sees exactly what the build's compiler saw.
+set(project_flags_of "")
+if(EXISTS ${BINARY_DIR}/compile_commands.json)
+  # One list element per line; brackets and semicolons would confuse CMake's list splitting
+  # and never matter to -D/-I flags of driver sources.
+  file(READ ${BINARY_DIR}/compile_commands.json database)
+  string(REGEX REPLACE "[][;]" "" database "${database}")
+  string(REPLACE "\n" ";" database "${database}")
+  set(command "")
+  foreach(line IN LISTS database)
+    if(line MATCHES "^  \"command\": \"(.*)\",$")
+      set(command "${CMAKE_MATCH_1}")
+    elseif(line MATCHES "^  \"file\": \"(.*)\"")
+      set(file "${CMAKE_MATCH_1}")
+      string(MAKE_C_IDENTIFIER "${file}" key)
+      separate_arguments(words UNIX_COMMAND "${command}")
+      set(flags "")
+      foreach(word IN LISTS words)
+        if(word MATCHES "^-[DI]")
+          string(REPLACE "\\\"" "\"" word "${word}")
+          list(APPEND flags "${word}")
+        endif()
+      endforeach()
+      set(flags_${key} "${flags}")
+    endif()
+  endforeach()
+endif()
 
 set(failures "")
 foreach(cc gcc clang)
   foreach(source IN LISTS c_sources)
+    string(MAKE_C_IDENTIFIER "${source}" key)
     execute_process(COMMAND ${cc} -std=c11 -fsyntax-only -Wall -Wextra -Werror ${driver_flags} ${includes}
-                            ${source}
+                            ${flags_${key}} ${source}
                     RESULT_VARIABLE rc ERROR_VARIABLE err)
     if(NOT rc EQUAL 0)
       string(APPEND failures "${cc} ${source}:\n${err}\n")

@@ -73,7 +73,8 @@ TEST_F(RegistrationTest, WdmMiniportRegistersAndUnloads) {
   ASSERT_NE(object->DriverExtension->AddDevice, nullptr);
   ASSERT_NE(object->DriverUnload, nullptr);
   EXPECT_EQ(object->MajorFunction[IRP_MJ_PNP], object->MajorFunction[IRP_MJ_POWER]);
-  EXPECT_EQ(object->DriverExtension->AddDevice(object, nullptr), STATUS_NOT_IMPLEMENTED);
+  // AddDevice is the adapter lifecycle's (tests/ndis/lifecycle); without a PDO it refuses.
+  EXPECT_EQ(object->DriverExtension->AddDevice(object, nullptr), STATUS_INVALID_PARAMETER);
 
   // The driver handle opens the driver's configuration and carries work items.
   driver->configurationStore()->setInteger(u"Debug", 3);

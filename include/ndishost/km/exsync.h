@@ -25,7 +25,17 @@ NDISHOST_EXTERN_C_BEGIN
  * already at APC_LEVEL or inside a critical region.
  */
 /* Any IRQL. Must be called before the first use; needs no runtime. */
+#ifdef NDISHOST_TARGET_WINDOWS
+/* x64 Windows: an inline initializer; Count 1 (FM_LOCK_BIT) means free. */
+FORCEINLINE VOID ExInitializeFastMutex(_Out_ PFAST_MUTEX FastMutex) {
+  FastMutex->Count = 1;
+  FastMutex->Owner = NULL;
+  FastMutex->Contention = 0;
+  KeInitializeEvent(&FastMutex->Event, SynchronizationEvent, FALSE);
+}
+#else
 NTKERNELAPI VOID NTAPI ExInitializeFastMutex(_Out_ PFAST_MUTEX FastMutex);
+#endif
 /* IRQL <= APC_LEVEL. */
 NTKERNELAPI VOID FASTCALL ExAcquireFastMutex(_Inout_ PFAST_MUTEX FastMutex);
 /* IRQL == APC_LEVEL (the level ExAcquireFastMutex raised to). */

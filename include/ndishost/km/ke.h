@@ -39,7 +39,12 @@ NTKERNELAPI KIRQL FASTCALL KfRaiseIrql(_In_ KIRQL NewIrql);
 NTKERNELAPI VOID NTAPI KeLowerIrql(_In_ KIRQL NewIrql);
 /* IRQL <= DISPATCH_LEVEL / <= SYNCH_LEVEL. Return the previous IRQL. */
 NTKERNELAPI KIRQL NTAPI KeRaiseIrqlToDpcLevel(VOID);
+#ifdef NDISHOST_TARGET_WINDOWS
+/* x64 Windows: no export; a raise to SYNCH_LEVEL through the exported KfRaiseIrql. */
+#define KeRaiseIrqlToSynchLevel() KfRaiseIrql(SYNCH_LEVEL)
+#else
 NTKERNELAPI KIRQL NTAPI KeRaiseIrqlToSynchLevel(VOID);
+#endif
 
 /* ==== spin locks ====================================================================== */
 /* A KSPIN_LOCK is 0 when free; while held it identifies the owning thread. Acquiring a lock
@@ -158,8 +163,14 @@ NTKERNELAPI NTSTATUS NTAPI KeSetTargetProcessorDpcEx(_Inout_ PKDPC Dpc, _In_ PPR
 /* ==== processors ====================================================================== */
 #define ALL_PROCESSOR_GROUPS 0xffff
 /* Any IRQL. The virtual processor the calling thread is bound to (one group, group 0). */
+#ifdef NDISHOST_TARGET_WINDOWS
+/* x64 Windows: no export; the system-wide index the exported Ex form returns. */
+NTKERNELAPI ULONG NTAPI KeGetCurrentProcessorNumberEx(_Out_opt_ PPROCESSOR_NUMBER ProcNumber);
+#define KeGetCurrentProcessorNumber() KeGetCurrentProcessorNumberEx(NULL)
+#else
 NTKERNELAPI ULONG NTAPI KeGetCurrentProcessorNumber(VOID);
 NTKERNELAPI ULONG NTAPI KeGetCurrentProcessorNumberEx(_Out_opt_ PPROCESSOR_NUMBER ProcNumber);
+#endif
 NTKERNELAPI ULONG NTAPI KeQueryActiveProcessorCount(_Out_opt_ PKAFFINITY ActiveProcessors);
 NTKERNELAPI ULONG NTAPI KeQueryActiveProcessorCountEx(_In_ USHORT GroupNumber);
 NTKERNELAPI ULONG NTAPI KeQueryMaximumProcessorCount(VOID);
@@ -188,12 +199,31 @@ NTKERNELAPI BOOLEAN NTAPI KeReadStateTimer(_In_ PKTIMER Timer);
 /* Any IRQL. Interrupt time: 100 ns units since the runtime started. System time: 100 ns
  * units since 1601-01-01 UTC (the wall clock at runtime start plus interrupt time). The
  * performance counter runs at 10 MHz. The clock tick (KeQueryTimeIncrement) is 156250. */
+#ifdef NDISHOST_TARGET_WINDOWS
+/* x64 Windows: read from KUSER_SHARED_DATA (at 0xFFFFF78000000000), which the kernel keeps
+ * current: interrupt time at offset 0x8, system time at 0x14, the tick count at 0x320. */
+#define NDISHOST_KUSER_SHARED_DATA_ULONG64(Offset) (*(volatile ULONG64 *)(0xFFFFF78000000000ULL + (Offset)))
+FORCEINLINE VOID KeQuerySystemTime(_Out_ PLARGE_INTEGER CurrentTime) {
+  CurrentTime->QuadPart = (LONGLONG)NDISHOST_KUSER_SHARED_DATA_ULONG64(0x14);
+}
+#else
 NTKERNELAPI VOID NTAPI KeQuerySystemTime(_Out_ PLARGE_INTEGER CurrentTime);
+#endif
 NTKERNELAPI VOID NTAPI KeQuerySystemTimePrecise(_Out_ PLARGE_INTEGER CurrentTime);
+#ifdef NDISHOST_TARGET_WINDOWS
+FORCEINLINE ULONGLONG KeQueryInterruptTime(VOID) { return NDISHOST_KUSER_SHARED_DATA_ULONG64(0x8); }
+#else
 NTKERNELAPI ULONGLONG NTAPI KeQueryInterruptTime(VOID);
+#endif
 NTKERNELAPI ULONG64 NTAPI KeQueryInterruptTimePrecise(_Out_ PULONG64 QpcTimeStamp);
 NTKERNELAPI LARGE_INTEGER NTAPI KeQueryPerformanceCounter(_Out_opt_ PLARGE_INTEGER PerformanceFrequency);
+#ifdef NDISHOST_TARGET_WINDOWS
+FORCEINLINE VOID KeQueryTickCount(_Out_ PLARGE_INTEGER CurrentCount) {
+  CurrentCount->QuadPart = (LONGLONG)NDISHOST_KUSER_SHARED_DATA_ULONG64(0x320);
+}
+#else
 NTKERNELAPI VOID NTAPI KeQueryTickCount(_Out_ PLARGE_INTEGER CurrentCount);
+#endif
 NTKERNELAPI ULONG NTAPI KeQueryTimeIncrement(VOID);
 
 /* ==== threads ========================================================================= */

@@ -30,7 +30,15 @@ NDISHOST_EXTERN_C_BEGIN
 /* Windows ends the system with KERNEL_SECURITY_CHECK_FAILURE (0x139). ndishost reports the
  * rule "rtl.fail-fast" (list corruption: "list.corrupt") and stops, unless a test records
  * violations, in which case it returns and the helper leaves the list untouched. */
+#ifdef NDISHOST_TARGET_WINDOWS
+/* x64 Windows: the __fastfail interrupt (int 0x29, code in ECX) ends the system. */
+FORCEINLINE DECLSPEC_NORETURN VOID RtlFailFast(_In_ ULONG Code) {
+  __asm__ __volatile__("int $0x29" : : "c"(Code) : "memory");
+  __builtin_unreachable();
+}
+#else
 NTSYSAPI VOID NTAPI RtlFailFast(_In_ ULONG Code);
+#endif
 
 /* ==== doubly linked lists ============================================================= */
 /* The checked forms the WDK uses since Windows 8: an entry whose neighbours do not point

@@ -15,6 +15,13 @@
 
 #include <ntdef.h>
 
+/* Set only when the headers compile a driver into a Windows x64 kernel image with
+ * mingw-w64 (tests/ddk/windows_build): the few DDIs the x64 WDK provides inline and
+ * ntoskrnl.exe does not export then take their inline forms. Never set for ndishost. */
+#if defined(_WIN64) && defined(__MINGW32__)
+#define NDISHOST_TARGET_WINDOWS 1
+#endif
+
 NDISHOST_EXTERN_C_BEGIN
 
 #define MEMORY_ALLOCATION_ALIGNMENT 16

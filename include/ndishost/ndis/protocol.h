@@ -192,6 +192,31 @@ typedef struct _NDIS_PROTOCOL_DRIVER_CHARACTERISTICS {
   RTL_SIZEOF_THROUGH_FIELD(NDIS_PROTOCOL_DRIVER_CHARACTERISTICS, DirectOidRequestCompleteHandler)
 #endif
 
+/* ---- ProtocolNetPnPEvent parameters (NET_PNP_EVENT.Buffer) ------------------------ */
+/* NetEventPause: Header.Type NDIS_OBJECT_TYPE_DEFAULT. */
+#define NDIS_PROTOCOL_PAUSE_PARAMETERS_REVISION_1 1
+typedef struct _NDIS_PROTOCOL_PAUSE_PARAMETERS {
+  NDIS_OBJECT_HEADER Header;
+  ULONG Flags;       /* reserved */
+  ULONG PauseReason; /* NDIS_PAUSE_NDIS_INTERNAL; deprecated in NDIS 6.40 */
+} NDIS_PROTOCOL_PAUSE_PARAMETERS, *PNDIS_PROTOCOL_PAUSE_PARAMETERS;
+#define NDIS_SIZEOF_PROTOCOL_PAUSE_PARAMETERS_REVISION_1 \
+  RTL_SIZEOF_THROUGH_FIELD(NDIS_PROTOCOL_PAUSE_PARAMETERS, PauseReason)
+
+/* NetEventRestart: Header.Type NDIS_OBJECT_TYPE_PROTOCOL_RESTART_PARAMETERS. */
+#define NDIS_PROTOCOL_RESTART_PARAMETERS_REVISION_1 1
+typedef struct _NDIS_PROTOCOL_RESTART_PARAMETERS {
+  NDIS_OBJECT_HEADER Header;
+  PUCHAR FilterModuleNameBuffer; /* (USHORT length, WCHAR name[]) pairs */
+  ULONG FilterModuleNameBufferLength;
+  PNDIS_RESTART_ATTRIBUTES RestartAttributes;
+  NET_IFINDEX BoundIfIndex;
+  NET_LUID BoundIfNetluid;
+  ULONG Flags; /* reserved */
+} NDIS_PROTOCOL_RESTART_PARAMETERS, *PNDIS_PROTOCOL_RESTART_PARAMETERS;
+#define NDIS_SIZEOF_PROTOCOL_RESTART_PARAMETERS_REVISION_1 \
+  RTL_SIZEOF_THROUGH_FIELD(NDIS_PROTOCOL_RESTART_PARAMETERS, Flags)
+
 /* ---- protocol DDIs -------------------------------------------------------------- */
 /* IRQL PASSIVE_LEVEL. */
 NDIS_STATUS NTAPI NdisRegisterProtocolDriver(_In_opt_ NDIS_HANDLE ProtocolDriverContext,
@@ -221,6 +246,11 @@ NDIS_STATUS NTAPI NdisOidRequest(_In_ NDIS_HANDLE NdisBindingHandle, _In_ PNDIS_
 VOID NTAPI NdisCancelOidRequest(_In_ NDIS_HANDLE NdisBindingHandle, _In_ PVOID RequestId);
 /* IRQL <= DISPATCH_LEVEL. */
 VOID NTAPI NdisCancelSendNetBufferLists(_In_ NDIS_HANDLE NdisBindingHandle, _In_ PVOID CancelId);
+
+/* IRQL PASSIVE_LEVEL; completes a ProtocolNetPnPEvent that returned NDIS_STATUS_PENDING. */
+VOID NTAPI NdisCompleteNetPnPEvent(_In_ NDIS_HANDLE NdisBindingHandle,
+                                   _In_ PNET_PNP_EVENT_NOTIFICATION NetPnPEventNotification,
+                                   _In_ NDIS_STATUS Status);
 
 #define NDIS_DECLARE_PROTOCOL_DRIVER_CONTEXT(_type) ((void)sizeof(_type))
 #define NDIS_DECLARE_PROTOCOL_BIND_CONTEXT(_type) ((void)sizeof(_type))

@@ -143,7 +143,12 @@ VOID NTAPI NdisFreeIoWorkItem(_In_ NDIS_HANDLE NdisIoWorkItemHandle);
 /* IRQL PASSIVE_LEVEL; sleeps at least MicrosecondsToSleep. */
 VOID NTAPI NdisMSleep(_In_ ULONG MicrosecondsToSleep);
 /* Any IRQL; busy-waits. */
+#ifdef NDISHOST_TARGET_WINDOWS
+/* x64 Windows: a macro over the HAL's KeStallExecutionProcessor, as in the WDK. */
+#define NdisStallExecution(MicrosecondsToStall) KeStallExecutionProcessor(MicrosecondsToStall)
+#else
 VOID NTAPI NdisStallExecution(_In_ UINT MicrosecondsToStall);
+#endif
 /* Any IRQL; milliseconds since boot. */
 VOID NTAPI NdisGetSystemUpTimeEx(_Out_ PLARGE_INTEGER pSystemUpTime);
 /* Any IRQL; 100 ns units since 1601-01-01 UTC. */

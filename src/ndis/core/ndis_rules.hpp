@@ -27,6 +27,10 @@ enum class NdisBugSubcode : std::uint64_t {
   WorkItemMisuse = 0x09,           // p2 work item
   LockMisuse = 0x0A,               // p2 lock
   MdlMisuse = 0x0B,                // p2 MDL
+  AdapterState = 0x0C,             // p2 adapter handle, p3 the adapter's AdapterState
+  MissingAttributes = 0x0D,        // p2 adapter handle, p3 the missing attributes' NDIS_OBJECT_TYPE
+  HaltWithOutstanding = 0x0E,      // p2 adapter handle, p3 sends the miniport still holds
+  DeregisterWithAdapters = 0x0F,   // p2 miniport driver handle, p3 adapters still present
 };
 
 // Reports `rule` as BUGCODE_NDIS_DRIVER(subcode, object, detailValue). Returns only in

@@ -1,9 +1,7 @@
 // MiniportDriver and the entry points NDIS installs in a miniport's driver object.
 //
-// Until the adapter-lifecycle step exists, AddDevice refuses every device with
-// STATUS_NOT_IMPLEMENTED (and says so loudly) and the IRP routines complete whatever reaches
-// them with STATUS_NOT_SUPPORTED. DriverUnload is complete: it calls the miniport's
-// MiniportDriverUnload, which deregisters.
+// AddDevice and the IRP routines are the adapter's (adapter_pnp.cpp). DriverUnload calls
+// the miniport's MiniportDriverUnload, which deregisters.
 #include "ndis/miniport/miniport_driver.hpp"
 
 #include <mutex>
@@ -12,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "ndis/core/ndis_rules.hpp"
+#include "ndis/miniport/adapter_pnp.hpp"
 #include "nt/support/log.hpp"
 
 namespace ndishost::ndis {
@@ -20,21 +19,18 @@ namespace {
 std::mutex driversLock;
 std::unordered_map<PDRIVER_OBJECT, MiniportDriver*> drivers;
 
+// IRQL PASSIVE_LEVEL (the PnP manager's thread).
 NTSTATUS NTAPI ndisAddDevice(PDRIVER_OBJECT driverObject, PDEVICE_OBJECT physicalDeviceObject) {
   MiniportDriver* driver = MiniportDriver::fromDriverObject(driverObject);
-  nt::logger("ndis").error("AddDevice for {} (PDO {}): adapter lifecycle not implemented yet; refusing the device",
-                           driver != nullptr ? driver->describe() : "an unregistered driver",
-                           static_cast<void*>(physicalDeviceObject));
-  return STATUS_NOT_IMPLEMENTED;
+  if (driver == nullptr) {
+    nt::logger("ndis").error("AddDevice for PDO {}: the driver object has no registered miniport driver",
+                             static_cast<void*>(physicalDeviceObject));
+    return STATUS_NO_SUCH_DEVICE;
+  }
+  return addAdapterDevice(*driver, physicalDeviceObject);
 }
 
-NTSTATUS NTAPI ndisDispatch(PDEVICE_OBJECT deviceObject, PIRP irp) {
-  (void)deviceObject;
-  irp->IoStatus.Status = STATUS_NOT_SUPPORTED;
-  irp->IoStatus.Information = 0;
-  IoCompleteRequest(irp, IO_NO_INCREMENT);
-  return STATUS_NOT_SUPPORTED;
-}
+NTSTATUS NTAPI ndisDispatch(PDEVICE_OBJECT deviceObject, PIRP irp) { return dispatchAdapterIrp(deviceObject, irp); }
 
 VOID NTAPI ndisUnload(PDRIVER_OBJECT driverObject) {
   MiniportDriver* driver = MiniportDriver::fromDriverObject(driverObject);

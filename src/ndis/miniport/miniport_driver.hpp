@@ -4,8 +4,8 @@
 // store (what NdisOpenConfigurationEx opens for the driver handle).
 //
 // NDIS owns the driver object's entry points from registration on: AddDevice,
-// DriverUnload and every MajorFunction. The adapter-lifecycle step replaces the AddDevice
-// and IRP routines in miniport_driver.cpp with the adapter state machine.
+// DriverUnload and every MajorFunction; AddDevice and the IRPs go to the adapter
+// (adapter_pnp.hpp).
 #pragma once
 
 #include <memory>

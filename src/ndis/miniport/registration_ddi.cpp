@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "ndis/core/ndis_rules.hpp"
+#include "ndis/miniport/adapter.hpp"
 #include "ndis/miniport/miniport_driver.hpp"
 #include "nt/io/io_manager.hpp"
 #include "nt/support/log.hpp"
@@ -164,6 +165,15 @@ extern "C" VOID NTAPI NdisMDeregisterMiniportDriver(NDIS_HANDLE NdisMiniportDriv
                         fmt::format("NdisMDeregisterMiniportDriver was passed {}, which is not a registered miniport "
                                     "driver handle",
                                     NdisMiniportDriverHandle));
+    return;
+  }
+  if (std::size_t live = adapterCount(*driver); live != 0) {
+    // Its adapters still call through the characteristics: NDIS keeps the registration.
+    reportNdisViolation("ndis.deregister-with-adapters", NdisBugSubcode::DeregisterWithAdapters,
+                        NdisMiniportDriverHandle, live, caller,
+                        fmt::format("{}: NdisMDeregisterMiniportDriver while {} adapter(s) of the driver are still "
+                                    "present (deregister from MiniportDriverUnload, after every device is removed)",
+                                    driver->describe(), live));
     return;
   }
   nt::logger("ndis").info("{}: miniport driver deregistered", driver->describe());

@@ -36,7 +36,12 @@ std::string describeRequest(const IO_STACK_LOCATION& location) {
     case IRP_MJ_INTERNAL_DEVICE_CONTROL: {
       ULONG code = location.Parameters.DeviceIoControl.IoControlCode;
       auto name = ioControlCodeName(code);
-      text += name.empty() ? fmt::format(" 0x{:08X}", code) : " " + std::string(name);
+      if (name.empty()) {
+        text += fmt::format(" 0x{:08X}", code);
+      } else {
+        text += ' ';
+        text += name;
+      }
       break;
     }
     case IRP_MJ_READ:

@@ -1,5 +1,9 @@
 #include "nt/ke/introspection.hpp"
 
+#include <mutex>
+
+#include "nt/ke/kernel.hpp"
+
 namespace ndishost::nt::ke {
 
 std::vector<PendingKernelCallback> pendingKernelCallbacks() {

@@ -5,7 +5,7 @@
 
 #include <vector>
 
-#include "nt/ke/kernel.hpp"
+#include "nt/rtl/ddk.hpp"
 
 namespace ndishost::nt::ke {
 

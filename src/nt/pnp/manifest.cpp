@@ -168,7 +168,7 @@ Manifest Manifest::parse(std::string_view text, std::string sourceName, const st
   Manifest manifest;
   std::set<std::string> names;
   forEachTable(sourceName, root, "driver", [&](const TableReader& reader) {
-    reader.rejectUnknownKeys({"name", "path", "ids", "description", "parameters"});
+    reader.rejectUnknownKeys({"name", "path", "builtin", "ids", "description", "parameters"});
     ManifestDriver driver;
     driver.name = reader.requiredString("name");
     if (!isServiceName(driver.name)) {
@@ -179,8 +179,19 @@ Manifest Manifest::parse(std::string_view text, std::string sourceName, const st
       reader.fail(reader.table().get("name")->source(), "name",
                   fmt::format("driver \"{}\" is listed twice", driver.name));
     }
-    std::filesystem::path path = reader.requiredString("path");
-    driver.path = (path.is_absolute() ? path : baseDirectory / path).lexically_normal();
+    const toml::node* builtin = reader.table().get("builtin");
+    if (builtin != nullptr) {
+      if (!builtin->is_boolean())
+        reader.fail(builtin->source(), "builtin", "expected a boolean");
+      driver.builtin = builtin->as_boolean()->get();
+    }
+    if (driver.builtin) {
+      if (const toml::node* path = reader.table().get("path"); path != nullptr)
+        reader.fail(path->source(), "path", "a builtin driver has no path (it is part of the host)");
+    } else {
+      std::filesystem::path path = reader.requiredString("path");
+      driver.path = (path.is_absolute() ? path : baseDirectory / path).lexically_normal();
+    }
     driver.ids = reader.idList("ids", true);
     driver.description = reader.optionalString("description").value_or("");
     driver.parameters = reader.parameters("parameters");
@@ -195,6 +206,26 @@ Manifest Manifest::parse(std::string_view text, std::string sourceName, const st
     manifest.rootDevices_.push_back(std::move(device));
   });
   return manifest;
+}
+
+void Manifest::addDriver(ManifestDriver driver) {
+  if (!isServiceName(driver.name))
+    throw std::invalid_argument(fmt::format("Manifest::addDriver: \"{}\" is not a service name", driver.name));
+  if (driverByName(driver.name) != nullptr)
+    throw std::invalid_argument(fmt::format("Manifest::addDriver: driver \"{}\" is listed twice", driver.name));
+  if (driver.ids.empty())
+    throw std::invalid_argument(fmt::format("Manifest::addDriver: driver \"{}\" serves no IDs", driver.name));
+  if (driver.builtin != driver.path.empty())
+    throw std::invalid_argument(fmt::format("Manifest::addDriver: driver \"{}\" needs a path unless builtin, and a "
+                                            "builtin one has none",
+                                            driver.name));
+  drivers_.push_back(std::move(driver));
+}
+
+void Manifest::addRootDevice(ManifestDevice device) {
+  if (device.hardwareIds.empty()) throw std::invalid_argument("Manifest::addRootDevice: a device needs a hardware ID");
+  if (device.description.empty()) device.description = device.hardwareIds.front();
+  rootDevices_.push_back(std::move(device));
 }
 
 const ManifestDriver* Manifest::driverByName(std::string_view name) const {

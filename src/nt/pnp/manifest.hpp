@@ -5,6 +5,8 @@
 //   [[driver]]
 //   name = "samplebus"                  # service name: registry path, logs, leak reports
 //   path = "samplebus.so"               # relative to the manifest file
+//   builtin = false                     # optional; true: a driver built into the host
+//                                       # (PnpManager::registerBuiltinDriver), no path
 //   ids = ["ROOT\\SAMPLEBUS"]           # hardware or compatible IDs the driver serves
 //   description = "Sample bus"          # optional; IoGetDeviceProperty(DeviceDescription)
 //   parameters = { PendingReads = 4 }   # optional; integers, strings, booleans
@@ -50,7 +52,8 @@ using ManifestValue = std::variant<std::int64_t, std::string>;
 
 struct ManifestDriver {
   std::string name;
-  std::filesystem::path path;  // absolute
+  std::filesystem::path path;  // absolute; empty for a builtin driver
+  bool builtin = false;        // served by PnpManager::registerBuiltinDriver, not loaded
   std::vector<std::string> ids;
   std::string description;
   std::map<std::string, ManifestValue, std::less<>> parameters;
@@ -77,6 +80,10 @@ class Manifest {
   const std::vector<ManifestDriver>& drivers() const { return drivers_; }
   const std::vector<ManifestDevice>& rootDevices() const { return rootDevices_; }
   const ManifestDriver* driverByName(std::string_view name) const;
+  // For hosts that build their manifest in code: the same checks as parse(), reported
+  // with std::invalid_argument.
+  void addDriver(ManifestDriver driver);
+  void addRootDevice(ManifestDevice device);
   std::optional<DriverMatch> findDriver(std::span<const std::string> hardwareIds,
                                         std::span<const std::string> compatibleIds) const;
 

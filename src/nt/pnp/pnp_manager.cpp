@@ -258,10 +258,35 @@ bool PnpManager::readIds(DeviceNode& node) {
   return true;
 }
 
+PDRIVER_OBJECT DriverRecord::driverObject() const { return builtin != nullptr ? builtin : loaded->driverObject(); }
+
+void PnpManager::registerBuiltinDriver(const std::string& name, PDRIVER_OBJECT driver) {
+  const ManifestDriver* entry = manifest_.driverByName(name);
+  if (entry == nullptr || !entry->builtin)
+    throw std::invalid_argument(fmt::format("registerBuiltinDriver: the manifest has no builtin driver \"{}\"", name));
+  if (driver == nullptr) throw std::invalid_argument("registerBuiltinDriver: no driver object");
+  runOnWorker([&] { builtinDrivers_[name] = driver; });
+}
+
 DriverRecord* PnpManager::loadDriver(DeviceNode& node, const ManifestDriver& entry) {
   if (auto it = drivers_.find(entry.name); it != drivers_.end()) return it->second.get();
+  if (entry.builtin) {
+    auto builtin = builtinDrivers_.find(entry.name);
+    if (builtin == builtinDrivers_.end()) {
+      std::string problem = fmt::format("builtin driver {} is not registered with the PnP manager", entry.name);
+      log().error("{}: {}", node.instancePath, problem);
+      setState(node, DeviceNodeState::DriverFailed, problem);
+      return nullptr;
+    }
+    auto record = std::make_shared<DriverRecord>();
+    record->name = entry.name;
+    record->builtin = builtin->second;
+    drivers_.emplace(entry.name, record);
+    return record.get();
+  }
   try {
     auto record = std::make_shared<DriverRecord>();
+    record->name = entry.name;
     record->loaded = LoadedDriver::load(entry.name, entry.path);
     drivers_.emplace(entry.name, record);
     notify({PnpEventKind::DriverLoaded, entry.name, STATUS_SUCCESS, entry.path.string()});
@@ -292,27 +317,27 @@ bool PnpManager::addDrivers(DeviceNode& node) {
   DriverRecord* record = loadDriver(node, *match->driver);
   if (record == nullptr) return false;
 
-  PDRIVER_OBJECT driver = record->loaded->driverObject();
+  PDRIVER_OBJECT driver = record->driverObject();
   PDRIVER_ADD_DEVICE addDevice = driver->DriverExtension->AddDevice;
   if (addDevice == nullptr) {
     setState(node, DeviceNodeState::DriverFailed,
              fmt::format("driver {} has no AddDevice routine (DriverObject->DriverExtension->AddDevice)",
-                         record->loaded->name()));
+                         record->name));
     return false;
   }
 
   // IRQL: PASSIVE_LEVEL, on the PnP worker thread, as Windows calls it.
   NTSTATUS status = addDevice(driver, node.pdo);
-  tracePnp(node.instancePath, fmt::format("{} AddDevice -> {}", record->loaded->name(), statusName(status)));
+  tracePnp(node.instancePath, fmt::format("{} AddDevice -> {}", record->name, statusName(status)));
   if (!NT_SUCCESS(status)) {
     setState(node, DeviceNodeState::DriverFailed,
-             fmt::format("{}'s AddDevice failed with {}", record->loaded->name(), statusName(status)));
+             fmt::format("{}'s AddDevice failed with {}", record->name, statusName(status)));
     return false;
   }
   ++record->devices;
   {
     std::lock_guard guard(nodeLock());
-    node.driver = drivers_.at(record->loaded->name());
+    node.driver = drivers_.at(record->name);
   }
 
   // The new device objects: name them for traces, and catch a forgotten
@@ -320,14 +345,14 @@ bool PnpManager::addDrivers(DeviceNode& node) {
   PDEVICE_OBJECT top = IoGetAttachedDeviceReference(node.pdo);
   if (top == node.pdo) {
     log().warn("{}: {}'s AddDevice succeeded but attached no device object to the PDO", node.instancePath,
-               record->loaded->name());
+               record->name);
   }
   for (PDEVICE_OBJECT device = top; device != nullptr && device != node.pdo; device = lowerDevice(device)) {
     deviceRuntime(device).traceName = node.instancePath;
     if (device->Flags & DO_DEVICE_INITIALIZING) {
       log().warn("{}: {} left DO_DEVICE_INITIALIZING set on its device object after AddDevice; "
                  "clear it (DeviceObject->Flags &= ~DO_DEVICE_INITIALIZING) before returning",
-                 node.instancePath, record->loaded->name());
+                 node.instancePath, record->name);
       tracePnp(node.instancePath, "AddDevice left DO_DEVICE_INITIALIZING set");
       device->Flags &= ~DO_DEVICE_INITIALIZING;
     }
@@ -507,6 +532,10 @@ void PnpManager::unloadUnusedDrivers() {
   for (auto it = drivers_.begin(); it != drivers_.end();) {
     if (it->second->devices != 0) {
       ++it;
+      continue;
+    }
+    if (it->second->builtin != nullptr) {  // the host owns it; nothing to unload
+      it = drivers_.erase(it);
       continue;
     }
     LeakReport report = it->second->loaded->unload();

@@ -41,10 +41,15 @@ namespace ndishost::nt::pnp {
 
 class RootEnumerator;
 
-// A loaded function or bus driver and the devnodes it serves.
+// A function or bus driver the PnP manager uses, and the devnodes it serves: either loaded
+// from its image (`loaded`) or built into the host (`builtin`, owned by whoever registered it).
 struct DriverRecord {
+  std::string name;
   std::unique_ptr<LoadedDriver> loaded;
+  PDRIVER_OBJECT builtin = nullptr;
   std::size_t devices = 0;  // devnodes whose stack it is in
+
+  PDRIVER_OBJECT driverObject() const;
 };
 
 // A snapshot of one devnode, for listings and tests.
@@ -108,6 +113,12 @@ class PnpManager {
   // children, recursively). Returns its instance path ("ROOT\SAMPLEBUS\0000").
   std::string addRootDevice(const ManifestDevice& device);
   std::vector<std::string> addRootDevicesFromManifest();
+
+  // Makes `driver` (a driver object the host created and keeps alive, e.g. the USB bus
+  // driver's) the driver of the manifest entry `name`, which must say builtin = true.
+  // Register before adding the devices it serves. The PnP manager never unloads it.
+  // Throws std::invalid_argument for an unknown or non-builtin entry.
+  void registerBuiltinDriver(const std::string& name, PDRIVER_OBJECT driver);
 
   // Waits until no PnP work (e.g. from IoInvalidateDeviceRelations) is queued or running.
   void waitForIdle();
@@ -192,6 +203,7 @@ class PnpManager {
   std::unique_ptr<RootEnumerator> rootEnumerator_;
   std::shared_ptr<DeviceNode> root_;  // HTREE\ROOT\0: no PDO; its children are root devices
   std::map<std::string, std::shared_ptr<DriverRecord>, std::less<>> drivers_;  // worker only
+  std::map<std::string, PDRIVER_OBJECT, std::less<>> builtinDrivers_;          // worker only
   std::vector<LeakReport> leakReports_;                                        // reportsLock_
   mutable std::mutex reportsLock_;
   SYSTEM_POWER_STATE systemPowerState_ = PowerSystemWorking;  // nodeLock

@@ -174,3 +174,44 @@ TEST(Manifest, LoadResolvesPathsAgainstTheFilesDirectory) {
     EXPECT_NE(std::string(error.what()).find("missing.toml"), std::string::npos);
   }
 }
+
+TEST(Manifest, BuiltinDriversHaveNoPath) {
+  auto manifest = Manifest::parse(R"([[driver]]
+name = "usbhub"
+builtin = true
+ids = ["ROOT\\USB"]
+)",
+                                  "test.toml", "/base");
+  ASSERT_EQ(manifest.drivers().size(), 1u);
+  EXPECT_TRUE(manifest.drivers()[0].builtin);
+  EXPECT_TRUE(manifest.drivers()[0].path.empty());
+
+  auto withPath = parseError("[[driver]]\nname = \"a\"\nbuiltin = true\npath = \"a.so\"\nids = [\"A\"]\n");
+  EXPECT_EQ(withPath.line(), 4u);
+  EXPECT_EQ(withPath.key(), "driver[0].path");
+  auto notBool = parseError("[[driver]]\nname = \"a\"\nbuiltin = \"yes\"\nids = [\"A\"]\n");
+  EXPECT_EQ(notBool.line(), 3u);
+  EXPECT_EQ(notBool.key(), "driver[0].builtin");
+}
+
+ManifestDriver builtinDriver(std::string name, std::string id, bool builtin = true) {
+  ManifestDriver driver;
+  driver.name = std::move(name);
+  driver.builtin = builtin;
+  driver.ids = {std::move(id)};
+  return driver;
+}
+
+TEST(Manifest, HostsCanBuildOneInCode) {
+  Manifest manifest;
+  manifest.addDriver(builtinDriver("usbhub", "ROOT\\USB"));
+  manifest.addRootDevice(ManifestDevice{{"ROOT\\USB"}, {}, ""});
+  EXPECT_EQ(manifest.rootDevices().at(0).description, "ROOT\\USB");
+  auto match = manifest.findDriver(std::vector<std::string>{"root\\usb"}, {});
+  ASSERT_TRUE(match);
+  EXPECT_EQ(match->driver->name, "usbhub");
+  EXPECT_THROW(manifest.addDriver(builtinDriver("usbhub", "X")), std::invalid_argument);       // listed twice
+  EXPECT_THROW(manifest.addDriver(builtinDriver("nopath", "X", false)), std::invalid_argument);  // needs a path
+  EXPECT_THROW(manifest.addDriver(builtinDriver("bad name!", "X")), std::invalid_argument);
+  EXPECT_THROW(manifest.addRootDevice(ManifestDevice{}), std::invalid_argument);
+}

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <functional>
@@ -14,6 +15,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "nt/io/io_manager.hpp"
 #include "nt/ke/runtime.hpp"
 #include "nt/pnp/pnp_manager.hpp"
 #include "nt/support/trace.hpp"
@@ -385,4 +387,87 @@ ids = ["ROOT\\STUBBORN"]
   auto reports = pnp.shutdown();
   ASSERT_EQ(reports.size(), 1u);
   EXPECT_TRUE(reports[0].empty()) << reports[0].format();
+}
+
+// A driver built into the host (as the USB bus driver is): a minimal function driver whose
+// driver object the test creates and registers, instead of a .so the PnP manager loads.
+namespace builtin {
+
+struct Extension {
+  PDEVICE_OBJECT lower;
+};
+std::atomic<int> starts{0};
+std::atomic<int> removes{0};
+
+NTSTATUS NTAPI addDevice(PDRIVER_OBJECT driver, PDEVICE_OBJECT pdo) {
+  PDEVICE_OBJECT fdo = nullptr;
+  NTSTATUS status = IoCreateDevice(driver, sizeof(Extension), nullptr, FILE_DEVICE_UNKNOWN, 0, FALSE, &fdo);
+  if (!NT_SUCCESS(status)) return status;
+  static_cast<Extension*>(fdo->DeviceExtension)->lower = IoAttachDeviceToDeviceStack(fdo, pdo);
+  fdo->Flags &= ~DO_DEVICE_INITIALIZING;
+  return STATUS_SUCCESS;
+}
+
+NTSTATUS NTAPI dispatchPnp(PDEVICE_OBJECT fdo, PIRP irp) {
+  auto* extension = static_cast<Extension*>(fdo->DeviceExtension);
+  UCHAR minor = IoGetCurrentIrpStackLocation(irp)->MinorFunction;
+  if (minor == IRP_MN_START_DEVICE) starts++;
+  if (minor == IRP_MN_REMOVE_DEVICE) removes++;
+  // Function drivers say yes to the IRPs that need an answer and pass the rest on untouched.
+  if (minor == IRP_MN_START_DEVICE || minor == IRP_MN_QUERY_REMOVE_DEVICE || minor == IRP_MN_REMOVE_DEVICE ||
+      minor == IRP_MN_SURPRISE_REMOVAL)
+    irp->IoStatus.Status = STATUS_SUCCESS;
+  IoSkipCurrentIrpStackLocation(irp);
+  NTSTATUS status = IoCallDriver(extension->lower, irp);
+  if (minor == IRP_MN_REMOVE_DEVICE) {
+    IoDetachDevice(extension->lower);
+    IoDeleteDevice(fdo);
+  }
+  return status;
+}
+
+NTSTATUS NTAPI driverEntry(PDRIVER_OBJECT driver, PUNICODE_STRING) {
+  driver->DriverExtension->AddDevice = addDevice;
+  driver->MajorFunction[IRP_MJ_PNP] = dispatchPnp;
+  return STATUS_SUCCESS;
+}
+
+}  // namespace builtin
+
+TEST(PnpManagerBuiltinDrivers, ARegisteredBuiltinDriverServesItsDevicesAndIsNeverUnloaded) {
+  Runtime runtime{RuntimeOptions{.processors = 1}};
+  DriverObjectHandle driver = createDriverObject(u"hostbuiltin", builtin::driverEntry, nullptr);
+  ASSERT_EQ(callDriverEntry(driver.get(), u"\\Registry\\Machine\\System\\CurrentControlSet\\Services\\hostbuiltin"),
+            STATUS_SUCCESS);
+  PnpManager pnp(Manifest::parse("[[driver]]\nname = \"hostbuiltin\"\nbuiltin = true\nids = [\"ROOT\\\\HOSTBUILTIN\"]\n",
+                                 "builtin.toml", "/"));
+  EXPECT_THROW(pnp.registerBuiltinDriver("nosuchdriver", driver.get()), std::invalid_argument);
+  pnp.registerBuiltinDriver("hostbuiltin", driver.get());
+  builtin::starts = 0;
+  builtin::removes = 0;
+
+  std::string path = pnp.addRootDevice(ManifestDevice{{"ROOT\\HOSTBUILTIN"}, {}, "built in"});
+  auto device = pnp.device(path);
+  ASSERT_TRUE(device);
+  EXPECT_EQ(device->state, DeviceNodeState::Started) << device->problem;
+  EXPECT_EQ(device->driver, "hostbuiltin");
+  EXPECT_EQ(builtin::starts.load(), 1);
+
+  EXPECT_TRUE(pnp.requestRemove(path).removed);
+  EXPECT_EQ(builtin::removes.load(), 1);
+  // The host owns the driver object: nothing was unloaded, no leak report is made for it.
+  EXPECT_TRUE(pnp.shutdown().empty());
+  EXPECT_TRUE(driverDevices(driver.get()).empty());
+}
+
+TEST(PnpManagerBuiltinDrivers, AnUnregisteredBuiltinDriverLeavesItsDeviceFailedWithAReason) {
+  Runtime runtime{RuntimeOptions{.processors = 1}};
+  PnpManager pnp(Manifest::parse("[[driver]]\nname = \"usbhub\"\nbuiltin = true\nids = [\"ROOT\\\\USB\"]\n",
+                                 "builtin.toml", "/"));
+  std::string path = pnp.addRootDevice(ManifestDevice{{"ROOT\\USB"}, {}, "usb"});
+  auto device = pnp.device(path);
+  ASSERT_TRUE(device);
+  EXPECT_EQ(device->state, DeviceNodeState::DriverFailed);
+  EXPECT_NE(device->problem.find("builtin driver usbhub is not registered"), std::string::npos) << device->problem;
+  EXPECT_TRUE(pnp.shutdown().empty());
 }

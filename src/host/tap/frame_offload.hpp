@@ -1,0 +1,59 @@
+// Per-frame offload information, in a neutral form between Linux's virtio_net_hdr (what a
+// TAP opened with IFF_VNET_HDR puts in front of each frame) and NDIS's per-NBL info
+// (NET_BUFFER_LIST_INFO TcpIpChecksumNetBufferListInfo / TcpLargeSendNetBufferListInfo),
+// which the TAP binding fills from it. No WDK types here: the binding does that mapping.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+
+namespace ndishost::host {
+
+enum class L3Protocol : std::uint8_t { Other, IPv4, IPv6 };
+enum class L4Protocol : std::uint8_t { Other, Tcp, Udp };
+
+// Frames from Linux (read from the TAP): what the stack left for the NIC to do.
+struct TransmitOffload {
+  // The L4 checksum is partial (pseudo-header sum only): the NIC must finish it.
+  bool checksumNeeded = false;
+  std::uint16_t checksumStart = 0;   // offset of the L4 header from the frame start
+  std::uint16_t checksumOffset = 0;  // offset of the checksum field within it
+  // Large send: the NIC must cut the payload into segmentSize-byte segments.
+  enum class Segmentation : std::uint8_t { None, TcpV4, TcpV6, Udp } segmentation = Segmentation::None;
+  std::uint16_t segmentSize = 0;   // MSS
+  std::uint16_t headerLength = 0;  // Ethernet+IP+L4 headers (a hint; may be 0)
+  bool ecn = false;
+};
+
+// Frames to Linux (written to the TAP): what the NIC already verified.
+struct ReceiveOffload {
+  bool checksumVerified = false;  // NDIS said the TCP/UDP (and IP) checksums succeeded
+};
+
+// What the binding needs to fill NDIS_TCP_IP_CHECKSUM_NET_BUFFER_LIST_INFO.Transmit and
+// NDIS_TCP_LARGE_SEND_OFFLOAD_NET_BUFFER_LIST_INFO: protocols and the L4 header offset,
+// found by parsing the frame (an optional 802.1Q tag, IPv4 options, IPv6 without
+// extension headers).
+struct FrameLayout {
+  L3Protocol l3 = L3Protocol::Other;
+  L4Protocol l4 = L4Protocol::Other;
+  std::uint16_t l3Offset = 0;
+  std::uint16_t l4Offset = 0;
+};
+FrameLayout parseFrameLayout(std::span<const std::byte> frame);
+
+// The virtio_net_hdr of IFF_VNET_HDR (10 bytes, little-endian as TUNSETVNETLE/ virtio 1.0
+// and x86 make it; this host only runs little-endian).
+inline constexpr std::size_t kVnetHeaderSize = 10;
+
+// Decodes the header the TAP put in front of a frame. Returns nothing for a header this
+// code does not understand (unknown GSO type): the caller drops and counts the frame
+// rather than send something half-offloaded.
+std::optional<TransmitOffload> decodeVnetHeader(std::span<const std::byte, kVnetHeaderSize> header);
+
+// Encodes the header in front of a frame written to the TAP.
+void encodeVnetHeader(const ReceiveOffload& offload, std::span<std::byte, kVnetHeaderSize> header);
+
+}  // namespace ndishost::host
