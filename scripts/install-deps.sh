@@ -7,9 +7,9 @@ packages=(
   build-essential cmake ninja-build pkg-config clang
   libgtest-dev libgmock-dev libbenchmark-dev
   libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev
-  liburing-dev libpcap-dev
+  liburing-dev libpcap-dev libcap-dev libssl-dev
   gcc-mingw-w64-x86-64 mingw-w64-x86-64-dev
-  iproute2 iperf3 tshark
+  iproute2 iputils-ping iperf3 tshark
 )
 
 missing=()

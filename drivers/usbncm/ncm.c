@@ -66,6 +66,44 @@ static NDIS_STATUS ReadMacAddress(PUSBNIC_ADAPTER Adapter)
     return NDIS_STATUS_SUCCESS;
 }
 
+/* Bytes of a block that are not the one datagram's: NTH32, NDP32 header with two entries
+ * (the datagram's and the terminator), NDP alignment and datagram alignment padding. */
+static ULONG NcmBlockReserve(const NCM_NTB_PARAMETERS *Parameters)
+{
+    const USHORT divisor = Parameters->NdpInDivisor > Parameters->NdpOutDivisor ? Parameters->NdpInDivisor
+                                                                               : Parameters->NdpOutDivisor;
+    const USHORT ndpPad = Parameters->NdpInAlignment > Parameters->NdpOutAlignment ? Parameters->NdpInAlignment
+                                                                                   : Parameters->NdpOutAlignment;
+    return NCM_NTH32_LENGTH + NCM_NDP32_HEADER_LENGTH + 2 * 16 + divisor + ndpPad;
+}
+
+/* PASSIVE_LEVEL. Keyword NtbFormat: 32 asks for NTB32 when the function offers it
+ * (default 16: every function has NTB16 and our blocks stay below 64 KiB). */
+static BOOLEAN WantNtb32(PUSBNIC_ADAPTER Adapter)
+{
+    NDIS_CONFIGURATION_OBJECT object;
+    NDIS_HANDLE config = NULL;
+    NDIS_STATUS status;
+    PNDIS_CONFIGURATION_PARAMETER value;
+    NDIS_STRING keyword = NDIS_STRING_CONST("NtbFormat");
+    BOOLEAN want = FALSE;
+
+    NdisZeroMemory(&object, sizeof(object));
+    object.Header.Type = NDIS_OBJECT_TYPE_CONFIGURATION_OBJECT;
+    object.Header.Revision = NDIS_CONFIGURATION_OBJECT_REVISION_1;
+    object.Header.Size = NDIS_SIZEOF_CONFIGURATION_OBJECT_REVISION_1;
+    object.NdisHandle = Adapter->MiniportHandle;
+    if (NdisOpenConfigurationEx(&object, &config) != NDIS_STATUS_SUCCESS) {
+        return FALSE;
+    }
+    NdisReadConfiguration(&status, &value, config, &keyword, NdisParameterInteger);
+    if (status == NDIS_STATUS_SUCCESS && value->ParameterData.IntegerData == 32) {
+        want = TRUE;
+    }
+    NdisCloseConfiguration(config);
+    return want;
+}
+
 /* PASSIVE_LEVEL. NCM 1.0 section 7.2: parameters are set while the data interface is at
  * its alternate setting 0, i.e. before usbnic selects the active one. */
 static NDIS_STATUS NegotiateNtb(PUSBNIC_ADAPTER Adapter, PNCM_CONTEXT Ncm)
@@ -73,17 +111,22 @@ static NDIS_STATUS NegotiateNtb(PUSBNIC_ADAPTER Adapter, PNCM_CONTEXT Ncm)
     UCHAR reply[NCM_NTB_PARAMETERS_LENGTH];
     UCHAR inputSize[8];
     ULONG got = 0;
-    ULONG ntbIn, ntbOut;
+    ULONG ntbIn, ntbOut, fit, reserve;
     const USHORT iface = Adapter->Cdc.ControlInterface;
+    BOOLEAN ntb32;
     NTSTATUS status;
 
     status = UsbNicClassRequest(Adapter, TRUE, NCM_GET_NTB_PARAMETERS, 0, iface, reply, sizeof(reply), &got);
     if (!NT_SUCCESS(status) || !NcmParseNtbParameters(reply, got, &Ncm->Parameters)) {
         return NDIS_STATUS_DEVICE_FAILED;
     }
-    /* NTB16 everywhere: every function supports it and our blocks stay below 64 KiB. */
+    /* NTB16 unless the keyword asks for NTB32 and the function has it (SET_NTB_FORMAT
+     * exists only on functions with NTB32). */
+    ntb32 = FALSE;
     if ((Ncm->Parameters.NtbFormatsSupported & 0x0002) != 0) {
-        status = UsbNicClassRequest(Adapter, FALSE, NCM_SET_NTB_FORMAT, NCM_NTB_FORMAT_16, iface, NULL, 0, NULL);
+        ntb32 = WantNtb32(Adapter);
+        status = UsbNicClassRequest(Adapter, FALSE, NCM_SET_NTB_FORMAT,
+                                    ntb32 ? NCM_NTB_FORMAT_32 : NCM_NTB_FORMAT_16, iface, NULL, 0, NULL);
         if (!NT_SUCCESS(status)) {
             return NDIS_STATUS_DEVICE_FAILED;
         }
@@ -98,12 +141,28 @@ static NDIS_STATUS NegotiateNtb(PUSBNIC_ADAPTER Adapter, PNCM_CONTEXT Ncm)
         return NDIS_STATUS_DEVICE_FAILED;
     }
     ntbOut = Ncm->Parameters.NtbOutMaxSize < NCM_DEFAULT_NTB_SIZE ? Ncm->Parameters.NtbOutMaxSize : NCM_DEFAULT_NTB_SIZE;
+    /* One largest datagram must fit a block each way with its NTH, an NDP of two entries and
+     * the worst-case padding; a device whose blocks are smaller gets smaller frames. */
+    fit = ntbIn < ntbOut ? ntbIn : ntbOut;
+    reserve = NcmBlockReserve(&Ncm->Parameters);
+    if (fit > reserve + 1514 && Adapter->MaxFrameSize > fit - reserve) {
+        Adapter->MaxFrameSize = fit - reserve;
+    }
+    /* Below wMaxSegmentSize (keyword or block size): tell the function, which otherwise
+     * sends datagrams we would drop. Not fatal: oversize ones are dropped and counted. */
+    if (Adapter->MaxFrameSize < Adapter->Cdc.MaxSegmentSize &&
+        (Adapter->Cdc.NcmCapabilities & NCM_CAP_MAX_DATAGRAM_SIZE) != 0) {
+        UCHAR datagramSize[2];
+        UsbNicWriteLe16(datagramSize, 0, (USHORT)Adapter->MaxFrameSize);
+        (VOID)UsbNicClassRequest(Adapter, FALSE, NCM_SET_MAX_DATAGRAM_SIZE, 0, iface, datagramSize,
+                                 sizeof(datagramSize), NULL);
+    }
 
-    Ncm->Limits.Ntb32 = FALSE;
+    Ncm->Limits.Ntb32 = ntb32;
     Ncm->Limits.MaxBlockLength = ntbIn;
     Ncm->Limits.MaxDatagramSize = Adapter->MaxFrameSize;
     Ncm->Limits.MaxNdps = 16;
-    Ncm->Build.Ntb32 = FALSE;
+    Ncm->Build.Ntb32 = ntb32;
     Ncm->Build.MaxBlockLength = ntbOut;
     Ncm->Build.Divisor = Ncm->Parameters.NdpOutDivisor;
     Ncm->Build.PayloadRemainder = Ncm->Parameters.NdpOutPayloadRemainder;
@@ -143,6 +202,9 @@ static NDIS_STATUS NcmBind(PUSBNIC_ADAPTER Adapter)
     if (Adapter->MaxFrameSize > NCM_MAX_FRAME) {
         Adapter->MaxFrameSize = NCM_MAX_FRAME;
     }
+    if (Adapter->JumboPacketLimit != 0 && Adapter->MaxFrameSize > Adapter->JumboPacketLimit) {
+        Adapter->MaxFrameSize = Adapter->JumboPacketLimit;
+    }
     Adapter->MaxMulticast = Adapter->Cdc.NumberMcFilters & 0x7FFF;
     if (Adapter->MaxMulticast > USBNIC_MAX_MULTICAST) {
         Adapter->MaxMulticast = USBNIC_MAX_MULTICAST;
@@ -157,10 +219,16 @@ static NDIS_STATUS NcmBind(PUSBNIC_ADAPTER Adapter)
     if (ncm->Ncm) {
         return NegotiateNtb(Adapter, ncm);
     }
-    /* ECM: one Ethernet frame per transfer; the IN buffer ends on a packet boundary. */
-    Adapter->RxTransferSize = Adapter->MaxFrameSize;
+    /* ECM: one Ethernet frame per transfer; the IN buffer ends on a packet boundary and holds
+     * the device's largest frame even when *JumboPacket lowered ours (ECM cannot tell the
+     * function): longer frames are then dropped, not babble. */
+    Adapter->RxTransferSize = Adapter->MaxFrameSize > Adapter->Cdc.MaxSegmentSize ? Adapter->MaxFrameSize
+                                                                                    : Adapter->Cdc.MaxSegmentSize;
+    if (Adapter->RxTransferSize > NCM_MAX_FRAME) {
+        Adapter->RxTransferSize = NCM_MAX_FRAME;
+    }
     if (Adapter->Cdc.BulkInMaxPacket != 0) {
-        Adapter->RxTransferSize = (Adapter->MaxFrameSize + Adapter->Cdc.BulkInMaxPacket - 1) /
+        Adapter->RxTransferSize = (Adapter->RxTransferSize + Adapter->Cdc.BulkInMaxPacket - 1) /
                                   Adapter->Cdc.BulkInMaxPacket * Adapter->Cdc.BulkInMaxPacket;
     }
     Adapter->TxTransferSize = Adapter->MaxFrameSize;

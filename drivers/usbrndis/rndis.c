@@ -4,8 +4,9 @@
  * RESPONSE_AVAILABLE on the interrupt endpoint), REMOTE_NDIS_INITIALIZE at bind time,
  * OIDs the framework does not answer forwarded as REMOTE_NDIS_QUERY_MSG / SET_MSG, the
  * packet filter and multicast list as sets, reset as REMOTE_NDIS_RESET_MSG, media
- * indications from REMOTE_NDIS_INDICATE_STATUS_MSG, and PACKET_MSG framing with several
- * packets per transfer in both directions.
+ * indications from REMOTE_NDIS_INDICATE_STATUS_MSG (passed up by one status worker, with
+ * the link speed queried from the device on a connect), and PACKET_MSG framing with
+ * several packets per transfer in both directions.
  */
 #include "usbnic.h"
 #include "usbnic_wire.h"
@@ -19,6 +20,11 @@
 #define RNDIS_SEND_ENCAPSULATED_COMMAND 0x00
 #define RNDIS_GET_ENCAPSULATED_RESPONSE 0x01
 
+/* RNDIS_CONTEXT.MediaEvent. */
+#define RNDIS_MEDIA_NONE 0
+#define RNDIS_MEDIA_CONNECT 1
+#define RNDIS_MEDIA_DISCONNECT 2
+
 typedef struct _RNDIS_CONTEXT {
     KEVENT ControlMutex;             /* one command/response exchange at a time */
     PUCHAR Command;
@@ -30,7 +36,8 @@ typedef struct _RNDIS_CONTEXT {
     RNDIS_PACKET_LIMITS Limits;
     NDIS_HANDLE StatusWorkItem;
     LONG StatusWorkQueued;
-    LONG CommandActive;
+    LONG MediaEvent;                 /* RNDIS_MEDIA_*: the latest media indication not yet passed up */
+    LONG ResponsePending;            /* RESPONSE_AVAILABLE seen since the worker last read */
     LONG RxRejected[RndisPacketErrorCount];
     LONG ControlRejected;
 } RNDIS_CONTEXT, *PRNDIS_CONTEXT;
@@ -61,15 +68,28 @@ static VOID ReleaseControl(PRNDIS_CONTEXT Rndis)
     KeSetEvent(&Rndis->ControlMutex, IO_NO_INCREMENT, FALSE);
 }
 
-/* Handles an unsolicited message (status indication, device keepalive); TRUE if it was one. */
+/* Queues the status worker unless it is queued or running. */
+static VOID QueueStatusWorker(PUSBNIC_ADAPTER Adapter)
+{
+    PRNDIS_CONTEXT rndis = Context(Adapter);
+    if (rndis->StatusWorkItem != NULL && InterlockedExchange(&rndis->StatusWorkQueued, 1) == 0) {
+        NdisQueueIoWorkItem(rndis->StatusWorkItem, RndisStatusWorker, Adapter);
+    }
+}
+
+/* Handles an unsolicited message (status indication, device keepalive); TRUE if it was one.
+ * Media indications only record the latest state: the status worker, the one place link
+ * states are indicated, passes it up (with the link speed queried from the device on a
+ * connect), so a disconnect can never overtake the connect before it. */
 static BOOLEAN HandleUnsolicited(PUSBNIC_ADAPTER Adapter, const RNDIS_RESPONSE *Response)
 {
     PRNDIS_CONTEXT rndis = Context(Adapter);
     if (Response->MessageType == REMOTE_NDIS_INDICATE_STATUS_MSG) {
-        if (Response->Status == RNDIS_STATUS_MEDIA_CONNECT) {
-            UsbNicIndicateLinkState(Adapter, TRUE, 0);
-        } else if (Response->Status == RNDIS_STATUS_MEDIA_DISCONNECT) {
-            UsbNicIndicateLinkState(Adapter, FALSE, 0);
+        if (Response->Status == RNDIS_STATUS_MEDIA_CONNECT || Response->Status == RNDIS_STATUS_MEDIA_DISCONNECT) {
+            InterlockedExchange(&rndis->MediaEvent, Response->Status == RNDIS_STATUS_MEDIA_CONNECT
+                                                        ? RNDIS_MEDIA_CONNECT
+                                                        : RNDIS_MEDIA_DISCONNECT);
+            QueueStatusWorker(Adapter);
         }
         return TRUE;
     }
@@ -114,10 +134,8 @@ static NDIS_STATUS Exchange(PUSBNIC_ADAPTER Adapter, ULONG Length, ULONG Expecte
     ULONG poll;
     NDIS_STATUS result = NDIS_STATUS_DEVICE_FAILED;
 
-    InterlockedIncrement(&rndis->CommandActive);
     if (!NT_SUCCESS(UsbNicClassRequest(Adapter, FALSE, RNDIS_SEND_ENCAPSULATED_COMMAND, 0,
                                        Adapter->Cdc.ControlInterface, rndis->Command, Length, NULL))) {
-        InterlockedDecrement(&rndis->CommandActive);
         return Adapter->SurpriseRemoved ? NDIS_STATUS_ADAPTER_REMOVED : NDIS_STATUS_DEVICE_FAILED;
     }
     for (poll = 0; poll < RNDIS_RESPONSE_POLLS; poll++) {
@@ -139,7 +157,6 @@ static NDIS_STATUS Exchange(PUSBNIC_ADAPTER Adapter, ULONG Length, ULONG Expecte
         }
         /* A stale completion of an earlier, timed-out command: skip it. */
     }
-    InterlockedDecrement(&rndis->CommandActive);
     return result;
 }
 
@@ -199,7 +216,15 @@ static NDIS_STATUS QueryUlong(PUSBNIC_ADAPTER Adapter, NDIS_OID Oid, PULONG Valu
     return status;
 }
 
-/* PASSIVE_LEVEL work item: RESPONSE_AVAILABLE arrived while no command was waiting. */
+/* A RESPONSE_AVAILABLE or a media indication the status worker has not handled yet. */
+static BOOLEAN MoreStatusWork(PRNDIS_CONTEXT Rndis)
+{
+    return InterlockedCompareExchange(&Rndis->MediaEvent, RNDIS_MEDIA_NONE, RNDIS_MEDIA_NONE) != RNDIS_MEDIA_NONE ||
+           InterlockedCompareExchange(&Rndis->ResponsePending, 0, 0) != 0;
+}
+
+/* PASSIVE_LEVEL work item: RESPONSE_AVAILABLE arrived (or a command read a media
+ * indication). Reads what the device has queued and passes the link state up. */
 static VOID NTAPI RndisStatusWorker(PVOID WorkItemContext, NDIS_HANDLE WorkItem)
 {
     PUSBNIC_ADAPTER adapter = (PUSBNIC_ADAPTER)WorkItemContext;
@@ -207,12 +232,36 @@ static VOID NTAPI RndisStatusWorker(PVOID WorkItemContext, NDIS_HANDLE WorkItem)
     RNDIS_RESPONSE response;
     UNREFERENCED_PARAMETER(WorkItem);
 
-    AcquireControl(rndis);
-    while (!adapter->SurpriseRemoved && ReadResponse(adapter, &response)) {
-        (void)HandleUnsolicited(adapter, &response);
+    for (;;) {
+        LONG media;
+        InterlockedExchange(&rndis->ResponsePending, 0);
+        AcquireControl(rndis);
+        while (!adapter->SurpriseRemoved && ReadResponse(adapter, &response)) {
+            (void)HandleUnsolicited(adapter, &response);
+        }
+        ReleaseControl(rndis);
+        media = InterlockedExchange(&rndis->MediaEvent, RNDIS_MEDIA_NONE);
+        if (media == RNDIS_MEDIA_CONNECT && !adapter->SurpriseRemoved) {
+            /* The device reports no speed with MEDIA_CONNECT: ask (a disconnect that arrives
+             * meanwhile is the next round's). */
+            ULONG speed = 0;
+            ULONG64 bps = 0;
+            if (QueryUlong(adapter, OID_GEN_LINK_SPEED, &speed) == NDIS_STATUS_SUCCESS && speed != 0) {
+                bps = (ULONG64)speed * 100; /* 100 bps units */
+            }
+            UsbNicIndicateLinkState(adapter, TRUE, bps);
+        } else if (media == RNDIS_MEDIA_DISCONNECT && !adapter->SurpriseRemoved) {
+            UsbNicIndicateLinkState(adapter, FALSE, 0);
+        }
+        if (MoreStatusWork(rndis)) {
+            continue; /* arrived during this round, when the worker was still queued: go again */
+        }
+        InterlockedExchange(&rndis->StatusWorkQueued, 0);
+        /* Work recorded between the check and the reset found the worker still queued. */
+        if (!MoreStatusWork(rndis) || InterlockedExchange(&rndis->StatusWorkQueued, 1) != 0) {
+            break;
+        }
     }
-    ReleaseControl(rndis);
-    InterlockedExchange(&rndis->StatusWorkQueued, 0);
 }
 
 /* ---- minidriver callbacks ------------------------------------------------------------------ */
@@ -264,6 +313,9 @@ static NDIS_STATUS RndisBind(PUSBNIC_ADAPTER Adapter)
     if (QueryUlong(Adapter, OID_GEN_MAXIMUM_FRAME_SIZE, &value) == NDIS_STATUS_SUCCESS && value >= 46 &&
         value + USBNIC_ETH_HEADER <= RNDIS_MAX_FRAME) {
         Adapter->MaxFrameSize = value + USBNIC_ETH_HEADER;
+    }
+    if (Adapter->JumboPacketLimit != 0 && Adapter->MaxFrameSize > Adapter->JumboPacketLimit) {
+        Adapter->MaxFrameSize = Adapter->JumboPacketLimit; /* keyword *JumboPacket */
     }
     Adapter->LinkSpeed = 100000000ULL;
     if (QueryUlong(Adapter, OID_GEN_LINK_SPEED, &value) == NDIS_STATUS_SUCCESS && value != 0) {
@@ -365,15 +417,14 @@ static ULONG RndisTxFinish(PUSBNIC_ADAPTER Adapter, PUSBNIC_TX_CONTEXT Tx)
 /* DISPATCH_LEVEL. RESPONSE_AVAILABLE (01h, 0) is the only notification. */
 static VOID RndisNotification(PUSBNIC_ADAPTER Adapter, const UCHAR *Data, ULONG Length)
 {
-    PRNDIS_CONTEXT rndis = Context(Adapter);
     if (Length < 4 || UsbNicReadLe32(Data, 0) != 0x00000001) {
         return;
     }
-    /* A command in progress reads its own response; otherwise fetch it at PASSIVE_LEVEL. */
-    if (InterlockedCompareExchange(&rndis->CommandActive, 0, 0) == 0 && rndis->StatusWorkItem != NULL &&
-        InterlockedExchange(&rndis->StatusWorkQueued, 1) == 0) {
-        NdisQueueIoWorkItem(rndis->StatusWorkItem, RndisStatusWorker, Adapter);
-    }
+    /* Fetch it at PASSIVE_LEVEL. A command in progress reads its own completion; the worker
+     * waits for the control channel and then reads what the command left (an indication
+     * that arrived after the completion is announced while the command still runs). */
+    InterlockedExchange(&Context(Adapter)->ResponsePending, 1);
+    QueueStatusWorker(Adapter);
 }
 
 /* PASSIVE_LEVEL. */

@@ -199,6 +199,7 @@ TEST(HostConfig, QuickFormGivesTheSameStructsAsAFile) {
   EXPECT_EQ(a.speedBitsPerSecond, b.speedBitsPerSecond);
   EXPECT_EQ(a.maxTransferIn, b.maxTransferIn);
   EXPECT_EQ(a.maxTransferOut, b.maxTransferOut);
+  EXPECT_EQ(a.maxSegmentSize, b.maxSegmentSize);
   EXPECT_EQ(a.farSide, b.farSide);
   EXPECT_EQ(std::get<link::AfPacketSpec>(a.farSideSpec).networkNamespace, "lab");
   EXPECT_EQ(std::get<link::AfPacketSpec>(a.farSideSpec).interfaceName, std::get<link::AfPacketSpec>(b.farSideSpec).interfaceName);
@@ -236,6 +237,48 @@ TEST(HostConfig, SuggestsOnlyNearKeys) {
   EXPECT_EQ(suggestKey("knd", known), "kind");
   EXPECT_EQ(suggestKey("FAR_SIDE", known), "far-side");
   EXPECT_EQ(suggestKey("zzzzzz", known), "");
+}
+
+// max-segment-size (jumbo frames): default 1514, 9014 accepted, outside 1514..9014 refused,
+// the quick form's --max-segment-size gives the same value.
+TEST(HostConfig, MaxSegmentSize) {
+  const std::string device = "[[device]]\nkind = \"ncm\"\nfar-side = \"wire:x\"\n";
+  EXPECT_EQ(parse(device).devices[0].maxSegmentSize, 1514u);
+  EXPECT_EQ(parse(device + "max-segment-size = 9014\n").devices[0].maxSegmentSize, 9014u);
+  EXPECT_EQ(errorOf(device + "max-segment-size = 9015\n"),
+            "test.toml:4:20: device[0].max-segment-size: 9015 is out of range (1514 to 9014)");
+  EXPECT_EQ(errorOf(device + "max-segment-size = 1500\n"),
+            "test.toml:4:20: device[0].max-segment-size: 1500 is out of range (1514 to 9014)");
+
+  QuickOptions options;
+  CLI::App app;
+  addQuickOptions(app, options);
+  const char* argv[] = {"up", "--far-side", "wire:x", "--max-segment-size", "9014"};
+  app.parse(static_cast<int>(std::size(argv)), argv);
+  EXPECT_EQ(quickConfig(options).devices[0].maxSegmentSize, 9014u);
+  options.maxSegmentSize = 9100;
+  try {
+    quickConfig(options);
+    ADD_FAILURE() << "9100 accepted";
+  } catch (const ConfigError& error) {
+    EXPECT_EQ(std::string(error.what()), "command line: --max-segment-size: 9100 is out of range (1514 to 9014)");
+  }
+  QuickOptions defaults;
+  defaults.farSide = "wire:x";
+  EXPECT_EQ(quickConfig(defaults).devices[0].maxSegmentSize, 1514u);
+}
+
+// A jumbo segment must fit one USB transfer each way; standard segments keep small transfers.
+TEST(HostConfig, JumboSegmentNeedsTransfersThatHoldIt) {
+  const std::string device = "[[device]]\nkind = \"rndis\"\nfar-side = \"wire:x\"\n";
+  EXPECT_NE(errorOf(device + "max-segment-size = 9014\nmax-transfer-in = 9000\n")
+                .find("device[0].max-transfer-in: 9000 is too small for max-segment-size 9014 (needs at least 9142)"),
+            std::string::npos);
+  EXPECT_NE(errorOf(device + "max-segment-size = 9014\nmax-transfer-out = 9141\n").find("device[0].max-transfer-out: 9141"),
+            std::string::npos);
+  EXPECT_EQ(parse(device + "max-segment-size = 9014\nmax-transfer-in = 9142\nmax-transfer-out = 9142\n").devices[0].maxTransferIn,
+            9142u);
+  EXPECT_EQ(parse(device + "max-transfer-in = 2048\n").devices[0].maxTransferIn, 2048u);
 }
 
 }  // namespace

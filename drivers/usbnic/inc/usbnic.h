@@ -152,6 +152,7 @@ struct _USBNIC_ADAPTER {
     UCHAR PermanentAddress[6];
     UCHAR CurrentAddress[6];
     ULONG MaxFrameSize;            /* Ethernet frame without FCS: 1514 or more */
+    ULONG JumboPacketLimit;        /* keyword *JumboPacket (frame incl. header); 0 = not set */
     ULONG64 LinkSpeed;             /* bits per second */
     BOOLEAN MediaConnected;
     ULONG PacketFilter;
@@ -198,6 +199,16 @@ struct _USBNIC_ADAPTER {
     PNET_BUFFER TxNextNb;          /* next NET_BUFFER of TxQueueHead to send */
     BOOLEAN TxPumping, TxPumpAgain;
     BOOLEAN TxZlpOwed;             /* a sent transfer's ZLP must reach the pipe before the next transfer */
+    ULONG TxQueuedFrames;          /* NET_BUFFERs queued, not yet in a transfer */
+    ULONG TxQueuedBytes;
+
+    /* Send aggregation (minidrivers with several frames per transfer), as cdc_ncm does:
+     * while a transfer is in flight, a transfer that would not be full waits up to
+     * TxFlushDelayUs for more frames; the flush timer then sends what is queued. */
+    NDIS_HANDLE TxFlushTimer;
+    ULONG TxFlushDelayUs;          /* keyword TransmitFlushDelay (microseconds; 0: no waiting) */
+    BOOLEAN TxFlushArmed;          /* the timer is set (counted in CompletionsRunning until it ran) */
+    BOOLEAN TxFlushDue;            /* the timer ran: send everything queued now */
 
     /* Interrupt IN. */
     PIRP InterruptIrp;

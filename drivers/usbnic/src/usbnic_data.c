@@ -15,6 +15,7 @@ static IO_COMPLETION_ROUTINE UsbNicReceiveComplete;
 static IO_COMPLETION_ROUTINE UsbNicSendComplete;
 static IO_COMPLETION_ROUTINE UsbNicInterruptComplete;
 static NDIS_IO_WORKITEM_FUNCTION UsbNicRecoverPipes;
+static NDIS_TIMER_FUNCTION UsbNicTxFlushTimer;
 
 static PVOID Allocate(PUSBNIC_ADAPTER Adapter, ULONG Length)
 {
@@ -121,12 +122,32 @@ NDIS_STATUS UsbNicAllocateDataPath(PUSBNIC_ADAPTER Adapter)
     if (Adapter->InterruptIrp == NULL || Adapter->InterruptUrb == NULL || Adapter->RecoveryWorkItem == NULL) {
         return NDIS_STATUS_RESOURCES;
     }
+    if (Adapter->MaxFramesPerTransfer > 1 && Adapter->TxFlushDelayUs != 0) {
+        NDIS_TIMER_CHARACTERISTICS timer;
+        NdisZeroMemory(&timer, sizeof(timer));
+        timer.Header.Type = NDIS_OBJECT_TYPE_TIMER_CHARACTERISTICS;
+        timer.Header.Revision = NDIS_TIMER_CHARACTERISTICS_REVISION_1;
+        timer.Header.Size = NDIS_SIZEOF_TIMER_CHARACTERISTICS_REVISION_1;
+        timer.AllocationTag = USBNIC_POOL_TAG;
+        timer.TimerFunction = UsbNicTxFlushTimer;
+        timer.FunctionContext = Adapter;
+        if (NdisAllocateTimerObject(Adapter->MiniportHandle, &timer, &Adapter->TxFlushTimer) != NDIS_STATUS_SUCCESS) {
+            Adapter->TxFlushTimer = NULL;
+            return NDIS_STATUS_RESOURCES;
+        }
+    }
     return NDIS_STATUS_SUCCESS;
 }
 
 VOID UsbNicFreeDataPath(PUSBNIC_ADAPTER Adapter)
 {
     ULONG i;
+    if (Adapter->TxFlushTimer != NULL) {
+        /* Halt waited for a set timer to run (it is counted while set); freeing at
+         * PASSIVE_LEVEL also waits out its DPC. */
+        NdisFreeTimerObject(Adapter->TxFlushTimer);
+        Adapter->TxFlushTimer = NULL;
+    }
     if (Adapter->RecoveryWorkItem != NULL) {
         NdisFreeIoWorkItem(Adapter->RecoveryWorkItem);
         Adapter->RecoveryWorkItem = NULL;
@@ -193,10 +214,11 @@ BOOLEAN UsbNicQuiescentLocked(PUSBNIC_ADAPTER Adapter)
            Adapter->TxQueueHead == NULL && Adapter->CompletionsRunning == 0;
 }
 
-VOID UsbNicCheckQuiescent(PUSBNIC_ADAPTER Adapter)
+/* Lock held. When nothing is outstanding: ends a pending pause (TRUE: the caller calls
+ * NdisMPauseComplete after releasing the lock) and wakes a halt. */
+static BOOLEAN SettleLocked(PUSBNIC_ADAPTER Adapter)
 {
     BOOLEAN completePause = FALSE;
-    NdisAcquireSpinLock(&Adapter->Lock);
     if (UsbNicQuiescentLocked(Adapter)) {
         if (Adapter->State == UsbNicStatePausing && Adapter->PausePending) {
             Adapter->State = UsbNicStatePaused;
@@ -207,9 +229,18 @@ VOID UsbNicCheckQuiescent(PUSBNIC_ADAPTER Adapter)
             KeSetEvent(&Adapter->QuiescedEvent, IO_NO_INCREMENT, FALSE);
         }
     }
+    return completePause;
+}
+
+VOID UsbNicCheckQuiescent(PUSBNIC_ADAPTER Adapter)
+{
+    const NDIS_HANDLE miniport = Adapter->MiniportHandle;
+    BOOLEAN completePause;
+    NdisAcquireSpinLock(&Adapter->Lock);
+    completePause = SettleLocked(Adapter);
     NdisReleaseSpinLock(&Adapter->Lock);
     if (completePause) {
-        NdisMPauseComplete(Adapter->MiniportHandle);
+        NdisMPauseComplete(miniport);
     }
 }
 
@@ -227,10 +258,17 @@ static VOID EnterCompletion(PUSBNIC_ADAPTER Adapter)
 /* DISPATCH_LEVEL. The routine's last touch of the adapter. */
 static VOID LeaveCompletion(PUSBNIC_ADAPTER Adapter)
 {
+    /* The count drops and the adapter settles in one locked section: once the count is
+     * zero a halt may free the adapter, so nothing but the copied handle is used after. */
+    const NDIS_HANDLE miniport = Adapter->MiniportHandle;
+    BOOLEAN completePause;
     NdisAcquireSpinLock(&Adapter->Lock);
     Adapter->CompletionsRunning--;
+    completePause = SettleLocked(Adapter);
     NdisReleaseSpinLock(&Adapter->Lock);
-    UsbNicCheckQuiescent(Adapter);
+    if (completePause) {
+        NdisMPauseComplete(miniport);
+    }
 }
 
 static BOOLEAN DeviceGone(PUSBNIC_ADAPTER Adapter, NTSTATUS Status, USBD_STATUS UsbdStatus)
@@ -266,12 +304,18 @@ static VOID NTAPI UsbNicRecoverPipes(PVOID WorkItemContext, NDIS_HANDLE WorkItem
     if (adapter->InterruptPipe != NULL) {
         (void)UsbNicPipeRequest(adapter, URB_FUNCTION_SYNC_RESET_PIPE_AND_CLEAR_STALL, adapter->InterruptPipe);
     }
+    /* From here the routine counts itself like a completion routine: pause and halt wait
+     * for it to finish reposting. */
     NdisAcquireSpinLock(&adapter->Lock);
     adapter->Counters.PipeResets++;
     adapter->RecoveryQueued = FALSE;
+    adapter->CompletionsRunning++;
     NdisReleaseSpinLock(&adapter->Lock);
     UsbNicStartInterrupt(adapter);
     UsbNicPostReceives(adapter);
+    /* Sends queued while the pipes were being reset go out now. */
+    UsbNicPumpSends(adapter);
+    LeaveCompletion(adapter);
 }
 
 /* ---- receive --------------------------------------------------------------------------- */
@@ -558,6 +602,8 @@ static VOID BuildTransferLocked(PUSBNIC_ADAPTER Adapter, PUSBNIC_TX_CONTEXT Tx)
             }
         }
         Tx->Owners[Tx->Count++] = nbl;
+        Adapter->TxQueuedFrames--;
+        Adapter->TxQueuedBytes -= length;
         Adapter->TxNextNb = NET_BUFFER_NEXT_NB(nb);
         if (Adapter->TxNextNb == NULL) {
             Adapter->TxQueueHead = NET_BUFFER_LIST_NEXT_NBL(nbl);
@@ -575,6 +621,43 @@ static VOID BuildTransferLocked(PUSBNIC_ADAPTER Adapter, PUSBNIC_TX_CONTEXT Tx)
                      Tx->Length % Adapter->Cdc.BulkOutMaxPacket == 0 && Tx->Length < Adapter->TxDeviceCapacity;
 }
 
+/* Lock held. Should the next transfer wait for more frames? As cdc_ncm does: when the
+ * queue would not fill a transfer, for at most TxFlushDelayUs; the flush timer (counted as
+ * outstanding work while set, so pause and halt wait for it) then sends what is queued.
+ * The price is up to that delay on a lone frame; TransmitFlushDelay 0 turns it off. */
+static BOOLEAN HoldForAggregationLocked(PUSBNIC_ADAPTER Adapter)
+{
+    LARGE_INTEGER due;
+    if (Adapter->TxFlushTimer == NULL || Adapter->TxFlushDue ||
+        Adapter->TxQueuedFrames >= Adapter->MaxFramesPerTransfer ||
+        Adapter->TxQueuedBytes + Adapter->TxQueuedFrames * 16 >= Adapter->TxTransferSize) {
+        return FALSE;
+    }
+    if (!Adapter->TxFlushArmed) {
+        Adapter->TxFlushArmed = TRUE;
+        Adapter->CompletionsRunning++;
+        due.QuadPart = -(LONGLONG)Adapter->TxFlushDelayUs * 10; /* relative, 100 ns units */
+        (void)NdisSetTimerObject(Adapter->TxFlushTimer, due, 0, Adapter);
+    }
+    return TRUE;
+}
+
+/* DISPATCH_LEVEL. The flush timer ran: whatever is queued goes now. */
+static VOID NTAPI UsbNicTxFlushTimer(PVOID SystemSpecific1, PVOID FunctionContext, PVOID SystemSpecific2,
+                                     PVOID SystemSpecific3)
+{
+    PUSBNIC_ADAPTER adapter = (PUSBNIC_ADAPTER)FunctionContext;
+    UNREFERENCED_PARAMETER(SystemSpecific1);
+    UNREFERENCED_PARAMETER(SystemSpecific2);
+    UNREFERENCED_PARAMETER(SystemSpecific3);
+    NdisAcquireSpinLock(&adapter->Lock);
+    adapter->TxFlushArmed = FALSE;
+    adapter->TxFlushDue = TRUE;
+    NdisReleaseSpinLock(&adapter->Lock);
+    UsbNicPumpSends(adapter);
+    LeaveCompletion(adapter); /* the count HoldForAggregationLocked took */
+}
+
 /* <= DISPATCH_LEVEL. Turns queued NBLs into bulk-OUT transfers while transfer contexts are
  * free. One pump at a time, so transfers reach the bus in the order they were built. */
 VOID UsbNicPumpSends(PUSBNIC_ADAPTER Adapter)
@@ -590,7 +673,7 @@ VOID UsbNicPumpSends(PUSBNIC_ADAPTER Adapter)
         Adapter->TxPumpAgain = FALSE;
         while (Adapter->State == UsbNicStateRunning && !Adapter->SurpriseRemoved && !Adapter->ResetInProgress &&
                !Adapter->RecoveryQueued && !Adapter->TxZlpOwed && Adapter->TxFree != NULL &&
-               Adapter->TxQueueHead != NULL) {
+               Adapter->TxQueueHead != NULL && !HoldForAggregationLocked(Adapter)) {
             PUSBNIC_TX_CONTEXT tx = Adapter->TxFree;
             Adapter->TxFree = tx->Next;
             BuildTransferLocked(Adapter, tx);
@@ -617,6 +700,9 @@ VOID UsbNicPumpSends(PUSBNIC_ADAPTER Adapter)
             NdisAcquireSpinLock(&Adapter->Lock);
         }
     } while (Adapter->TxPumpAgain);
+    if (Adapter->TxQueueHead == NULL) {
+        Adapter->TxFlushDue = FALSE; /* the flush is done: the next frames may wait again */
+    }
     Adapter->TxPumping = FALSE;
     NdisReleaseSpinLock(&Adapter->Lock);
 }
@@ -704,6 +790,10 @@ VOID NTAPI UsbNicSendNetBufferLists(NDIS_HANDLE MiniportAdapterContext, PNET_BUF
                 continue;
             }
             SetPendingBuffers(nbl, count);
+            adapter->TxQueuedFrames += (ULONG)count;
+            for (nb = NET_BUFFER_LIST_FIRST_NB(nbl); nb != NULL; nb = NET_BUFFER_NEXT_NB(nb)) {
+                adapter->TxQueuedBytes += NET_BUFFER_DATA_LENGTH(nb);
+            }
             if (adapter->TxQueueTail != NULL) {
                 NET_BUFFER_LIST_NEXT_NBL(adapter->TxQueueTail) = nbl;
             } else {
@@ -785,6 +875,17 @@ static PNET_BUFFER_LIST TakeQueuedLocked(PUSBNIC_ADAPTER Adapter, PVOID CancelId
     Adapter->TxNextNb = keepHead == NULL           ? NULL
                         : keepHead == originalHead ? originalNext
                                                    : NET_BUFFER_LIST_FIRST_NB(keepHead);
+    /* What is left to send, counted again (a rare path: pause, cancel, removal). */
+    Adapter->TxQueuedFrames = 0;
+    Adapter->TxQueuedBytes = 0;
+    for (nbl = keepHead; nbl != NULL; nbl = NET_BUFFER_LIST_NEXT_NBL(nbl)) {
+        PNET_BUFFER nb;
+        for (nb = nbl == keepHead ? Adapter->TxNextNb : NET_BUFFER_LIST_FIRST_NB(nbl); nb != NULL;
+             nb = NET_BUFFER_NEXT_NB(nb)) {
+            Adapter->TxQueuedFrames++;
+            Adapter->TxQueuedBytes += NET_BUFFER_DATA_LENGTH(nb);
+        }
+    }
     return doneHead;
 }
 

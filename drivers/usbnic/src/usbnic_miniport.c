@@ -34,6 +34,7 @@ static NDIS_HANDLE UsbNicDriverHandle;
 #define USBNIC_DEFAULT_RX_URBS 4
 #define USBNIC_DEFAULT_TX_URBS 4
 #define USBNIC_DEFAULT_RX_BUFFERS 256
+#define USBNIC_DEFAULT_TX_FLUSH_DELAY_US 300
 
 NDIS_STATUS UsbNicRegisterMiniport(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath,
                                    const USBNIC_MINIDRIVER *Minidriver)
@@ -118,12 +119,16 @@ static VOID ReadKeywords(PUSBNIC_ADAPTER Adapter)
     NDIS_STRING rxUrbs = NDIS_STRING_CONST("ReceiveUrbs");
     NDIS_STRING txUrbs = NDIS_STRING_CONST("TransmitUrbs");
     NDIS_STRING rxBuffers = NDIS_STRING_CONST("ReceiveBuffers");
+    NDIS_STRING flushDelay = NDIS_STRING_CONST("TransmitFlushDelay");
+    NDIS_STRING jumboPacket = NDIS_STRING_CONST("*JumboPacket");
     PVOID address = NULL;
     UINT addressLength = 0;
 
     Adapter->RxUrbCount = USBNIC_DEFAULT_RX_URBS;
     Adapter->TxUrbCount = USBNIC_DEFAULT_TX_URBS;
     Adapter->RxSlotCount = USBNIC_DEFAULT_RX_BUFFERS;
+    Adapter->TxFlushDelayUs = USBNIC_DEFAULT_TX_FLUSH_DELAY_US;
+    Adapter->JumboPacketLimit = 0;
 
     NdisZeroMemory(&object, sizeof(object));
     object.Header.Type = NDIS_OBJECT_TYPE_CONFIGURATION_OBJECT;
@@ -147,6 +152,18 @@ static VOID ReadKeywords(PUSBNIC_ADAPTER Adapter)
     if (status == NDIS_STATUS_SUCCESS && value->ParameterData.IntegerData >= 16 &&
         value->ParameterData.IntegerData <= 4096) {
         Adapter->RxSlotCount = value->ParameterData.IntegerData;
+    }
+    NdisReadConfiguration(&status, &value, config, &flushDelay, NdisParameterInteger);
+    if (status == NDIS_STATUS_SUCCESS && value->ParameterData.IntegerData <= 10000) {
+        Adapter->TxFlushDelayUs = value->ParameterData.IntegerData;
+    }
+    /* *JumboPacket (standardized keyword): the largest frame, Ethernet header included, the
+     * user allows; 1514 turns jumbo frames off. Absent, the device's own maximum applies
+     * (the minidriver caps it to what it supports). */
+    NdisReadConfiguration(&status, &value, config, &jumboPacket, NdisParameterInteger);
+    if (status == NDIS_STATUS_SUCCESS && value->ParameterData.IntegerData >= 1514 &&
+        value->ParameterData.IntegerData <= 65535) {
+        Adapter->JumboPacketLimit = value->ParameterData.IntegerData;
     }
     /* NetworkAddress: a locally administered unicast override. */
     NdisReadNetworkAddress(&status, &address, &addressLength, config);
@@ -386,7 +403,7 @@ static VOID NTAPI UsbNicHalt(NDIS_HANDLE MiniportAdapterContext, NDIS_HALT_ACTIO
     for (;;) {
         BOOLEAN queued;
         NdisAcquireSpinLock(&adapter->Lock);
-        queued = adapter->RecoveryQueued || adapter->ResetInProgress;
+        queued = adapter->RecoveryQueued || adapter->ResetInProgress || adapter->CompletionsRunning != 0;
         NdisReleaseSpinLock(&adapter->Lock);
         if (!queued) {
             break;

@@ -2,7 +2,8 @@
  * usbnic_oid.c -- the OID requests: the general and 802.3 OIDs answered from the adapter's
  * state, statistics, the packet filter and multicast list programmed into the device (at
  * PASSIVE_LEVEL in a work item, completed with NdisMOidRequestComplete), OID_PNP_QUERY_POWER
- * and OID_PNP_SET_POWER, and anything else handed to the minidriver (RNDIS forwards it).
+ * and OID_PNP_SET_POWER, and anything else handed to the minidriver (RNDIS forwards it to
+ * the device, the vendor OIDs included: the device knows who it is).
  */
 #include "usbnic_internal.h"
 
@@ -86,11 +87,15 @@ static NDIS_STATUS Query(PUSBNIC_ADAPTER Adapter, PNDIS_OID_REQUEST Request)
     case OID_GEN_RECEIVE_BUFFER_SPACE:
         return AnswerUlong(Request, Adapter->RxTransferSize * Adapter->RxUrbCount);
     case OID_GEN_VENDOR_ID:
-        return AnswerUlong(Request, 0x00FFFFFF);
     case OID_GEN_VENDOR_DESCRIPTION:
-        return Answer(Request, UsbNicVendorDescription, sizeof(UsbNicVendorDescription));
     case OID_GEN_VENDOR_DRIVER_VERSION:
-        return AnswerUlong(Request, 0x00010000);
+        if (Adapter->Mini->DeviceOid != NULL) {
+            return NDIS_STATUS_NOT_SUPPORTED; /* the device knows who it is (RNDIS): ask it */
+        }
+        if (Request->DATA.QUERY_INFORMATION.Oid == OID_GEN_VENDOR_DESCRIPTION) {
+            return Answer(Request, UsbNicVendorDescription, sizeof(UsbNicVendorDescription));
+        }
+        return AnswerUlong(Request, Request->DATA.QUERY_INFORMATION.Oid == OID_GEN_VENDOR_ID ? 0x00FFFFFF : 0x00010000);
     case OID_GEN_DRIVER_VERSION: {
         const USHORT version = (USHORT)((NDIS_MINIPORT_MAJOR_VERSION << 8) | NDIS_MINIPORT_MINOR_VERSION);
         return Answer(Request, &version, sizeof(version));
@@ -166,7 +171,8 @@ static NDIS_STATUS Query(PUSBNIC_ADAPTER Adapter, PNDIS_OID_REQUEST Request)
     }
 }
 
-/* PASSIVE_LEVEL (work item): requests that talk to the device. */
+/* PASSIVE_LEVEL (work item): requests that talk to the device (sets, and queries the
+ * minidriver forwards). */
 static NDIS_STATUS SetOnDevice(PUSBNIC_ADAPTER Adapter, PNDIS_OID_REQUEST Request)
 {
     const PVOID buffer = Request->DATA.SET_INFORMATION.InformationBuffer;
@@ -174,6 +180,10 @@ static NDIS_STATUS SetOnDevice(PUSBNIC_ADAPTER Adapter, PNDIS_OID_REQUEST Reques
     const USBNIC_MINIDRIVER *mini = Adapter->Mini;
     NDIS_STATUS status;
 
+    if (Request->RequestType != NdisRequestSetInformation) {
+        /* A query the framework does not answer: the minidriver asks the device. */
+        return mini->DeviceOid != NULL ? mini->DeviceOid(Adapter, Request) : NDIS_STATUS_NOT_SUPPORTED;
+    }
     switch (Request->DATA.SET_INFORMATION.Oid) {
     case OID_GEN_CURRENT_PACKET_FILTER: {
         const ULONG filter = *(const ULONG *)buffer;

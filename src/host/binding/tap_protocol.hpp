@@ -44,12 +44,18 @@ struct TapBindingStats {
   std::uint64_t dropsNoNbl = 0;    // frames from Linux dropped: NBL pool exhausted
   std::uint64_t dropsPaused = 0;   // frames from Linux dropped while paused
   std::uint64_t dropsTapFull = 0;  // received frames the TAP would not take
+  // Added with the binding itself (tapbind):
+  std::uint32_t packetFilter = 0;        // NDIS_PACKET_TYPE_* last set with OID_GEN_CURRENT_PACKET_FILTER
+  std::uint64_t multicastAddresses = 0;  // addresses in the last OID_802_3_MULTICAST_LIST set
+  std::uint64_t oidFailures = 0;         // filter / multicast-list OIDs the adapter failed
+  std::uint64_t sendsOutstanding = 0;    // NBLs handed to NdisSendNetBufferLists, not completed yet
 };
 
 class TapProtocol {
  public:
-  // Returns the plan for an adapter, or nothing to leave it unbound (bind fails with
-  // NDIS_STATUS_NOT_ACCEPTED... or whatever the reference says a declining protocol returns).
+  // Returns the plan for an adapter, or nothing to leave it unbound (ProtocolBindAdapterEx
+  // then fails with NDIS_STATUS_NOT_SUPPORTED before opening the adapter; the reference
+  // names no dedicated "declined" status and NOT_ACCEPTED is informational, not an error).
   using Chooser = std::function<std::optional<TapPlan>(const BindCandidate&)>;
   // Called (outside NDIS locks) when a binding fails to open its TAP etc., for the host to log.
   using ErrorSink = std::function<void(const std::string& adapterName, const std::string& message)>;

@@ -5,6 +5,11 @@
 
 namespace ndishost::host::config {
 
+namespace {
+// NTH + NDP + padding (NCM) or the RNDIS_PACKET_MSG header + alignment, with room to spare.
+constexpr std::uint32_t kTransferHeadroom = 128;
+}  // namespace
+
 std::string SourceLocation::text() const {
   if (line == 0) return file.empty() ? "command line" : file;
   return file + ":" + std::to_string(line) + ":" + std::to_string(column);
@@ -72,6 +77,17 @@ void validate(const HostConfig& config) {
       throw ConfigError(device.where, key("tap"), "TAP name '" + device.tap + "' is already used by device '" + it->second->name + "'");
     if (auto [it, fresh] = macs.emplace(formatMac(device.mac), &device); !fresh)
       throw ConfigError(device.where, key("mac"), "MAC " + formatMac(device.mac) + " is already used by device '" + it->second->name + "'");
+    // A jumbo frame must fit one USB transfer each way with its NTB / RNDIS headers (the
+    // drivers shrink their frame size or fail to start otherwise). Standard frames: unchanged.
+    if (device.maxSegmentSize > 1514) {
+      const std::uint32_t needed = device.maxSegmentSize + kTransferHeadroom;
+      for (const auto& [name, size] : {std::pair{"max-transfer-in", device.maxTransferIn}, std::pair{"max-transfer-out", device.maxTransferOut}}) {
+        if (size < needed)
+          throw ConfigError(device.where, key(name),
+                            std::to_string(size) + " is too small for max-segment-size " + std::to_string(device.maxSegmentSize) +
+                                " (needs at least " + std::to_string(needed) + ")");
+      }
+    }
   }
 }
 

@@ -76,6 +76,9 @@ struct DeviceConfig {
   std::uint64_t speedBitsPerSecond = 1'000'000'000;
   std::uint32_t maxTransferIn = 16384;  // largest USB transfer device -> host, bytes
   std::uint32_t maxTransferOut = 16384; // host -> device
+  // Largest Ethernet frame (header included, FCS not) the device carries: CDC wMaxSegmentSize,
+  // RNDIS OID_GEN_MAXIMUM_FRAME_SIZE + 14. 1514 = standard, up to 9014 = jumbo (MTU 9000).
+  std::uint32_t maxSegmentSize = 1514;
   std::string farSide;                  // as written: wire:<name> | afpacket:[<netns>/]<ifname> | udp:<local>-><peer>
   link::FramePortSpec farSideSpec;      // parsed
   std::string tap;                      // TAP interface name; default: ndis<index>

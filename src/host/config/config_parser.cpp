@@ -199,7 +199,7 @@ RegistryValue readRegistryValue(const TableReader& registry, std::string_view ke
 DeviceConfig readDevice(const toml::table& table, std::size_t index, const std::string& context, const std::string& file,
                         const std::filesystem::path& base) {
   TableReader reader(table, context, file,
-                     {"name", "kind", "mac", "speed-mbps", "max-transfer-in", "max-transfer-out", "far-side", "tap", "tap-namespace",
+                     {"name", "kind", "mac", "speed-mbps", "max-transfer-in", "max-transfer-out", "max-segment-size", "far-side", "tap", "tap-namespace",
                       "registry", "capture"});
   DeviceConfig device;
   device.where = reader.where();
@@ -220,6 +220,7 @@ DeviceConfig readDevice(const toml::table& table, std::size_t index, const std::
   if (auto speed = reader.integer("speed-mbps", 1, 400'000)) device.speedBitsPerSecond = static_cast<std::uint64_t>(*speed) * 1'000'000;
   if (auto size = reader.integer("max-transfer-in", 64, 1 << 20)) device.maxTransferIn = static_cast<std::uint32_t>(*size);
   if (auto size = reader.integer("max-transfer-out", 64, 1 << 20)) device.maxTransferOut = static_cast<std::uint32_t>(*size);
+  if (auto size = reader.integer("max-segment-size", 1514, 9014)) device.maxSegmentSize = static_cast<std::uint32_t>(*size);
 
   device.farSide = reader.requiredString("far-side");
   try {

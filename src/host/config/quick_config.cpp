@@ -12,6 +12,9 @@ void addQuickOptions(CLI::App& command, QuickOptions& options) {
   command.add_option("--tap", options.tap, "TAP interface name")->capture_default_str();
   command.add_option("--tap-namespace", options.tapNamespace, "Network namespace (/run/netns/<name>) for the TAP interface");
   command.add_option("--mac", options.mac, "Device MAC address, e.g. 02:00:00:00:00:01");
+  command.add_option("--max-segment-size", options.maxSegmentSize,
+                     "Largest Ethernet frame the device carries, header included (1514..9014; 9014 = MTU 9000)")
+      ->capture_default_str();
   command.add_option("--driver", options.drivers, "Driver file to load (repeatable)");
 }
 
@@ -43,6 +46,10 @@ HostConfig quickConfig(const QuickOptions& options) {
     throw ConfigError(commandLine, "--tap", "\"" + options.tap + "\" is not an interface name (1 to 15 characters, no '/', ':' or spaces)");
   device.tap = options.tap;
   device.tapNamespace = options.tapNamespace;
+  if (options.maxSegmentSize < 1514 || options.maxSegmentSize > 9014)
+    throw ConfigError(commandLine, "--max-segment-size",
+                      std::to_string(options.maxSegmentSize) + " is out of range (1514 to 9014)");
+  device.maxSegmentSize = options.maxSegmentSize;
   config.devices.push_back(std::move(device));
   for (const std::string& path : options.drivers) {
     DriverConfig driver;

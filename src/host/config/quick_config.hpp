@@ -3,6 +3,7 @@
 // HostConfig a file with one [[device]] would, with the same defaults and checks.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -21,10 +22,12 @@ struct QuickOptions {
   std::string tap = "ndis0";
   std::string tapNamespace;
   std::string mac;              // empty: defaultMacAddress(0)
+  std::uint32_t maxSegmentSize = 1514;  // --max-segment-size, 1514..9014
   std::vector<std::string> drivers;  // driver files; their IDs come from the driver catalogue
 };
 
-// Adds --device, --far-side, --tap, --tap-namespace, --mac, --driver to a command.
+// Adds --device, --far-side, --tap, --tap-namespace, --mac, --max-segment-size, --driver to a
+// command.
 void addQuickOptions(CLI::App& command, QuickOptions& options);
 
 // Throws ConfigError (location "command line", key "--<option>") for bad values.

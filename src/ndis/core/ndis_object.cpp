@@ -27,6 +27,10 @@ const char* toString(NdisObjectKind kind) {
       return "adapter";
     case NdisObjectKind::Standalone:
       return "standalone";
+    case NdisObjectKind::ProtocolDriver:
+      return "protocol driver";
+    case NdisObjectKind::Binding:
+      return "binding";
   }
   return "?";
 }

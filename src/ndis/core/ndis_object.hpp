@@ -26,6 +26,8 @@ enum class NdisObjectKind : std::uint8_t {
   MiniportDriver,  // NdisMRegisterMiniportDriver's NdisMiniportDriverHandle
   Adapter,         // MiniportAdapterHandle (the adapter-lifecycle step)
   Standalone,      // a handle the host or a test creates (makeStandaloneHandle)
+  ProtocolDriver,  // NdisRegisterProtocolDriver's NdisProtocolHandle (src/ndis/protocol)
+  Binding,         // NdisOpenAdapterEx's NdisBindingHandle (src/ndis/protocol)
 };
 
 const char* toString(NdisObjectKind kind);

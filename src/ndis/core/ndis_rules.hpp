@@ -31,6 +31,25 @@ enum class NdisBugSubcode : std::uint64_t {
   MissingAttributes = 0x0D,        // p2 adapter handle, p3 the missing attributes' NDIS_OBJECT_TYPE
   HaltWithOutstanding = 0x0E,      // p2 adapter handle, p3 sends the miniport still holds
   DeregisterWithAdapters = 0x0F,   // p2 miniport driver handle, p3 adapters still present
+
+  // The traffic paths of an adapter (src/ndis/traffic); the report's text names the adapter.
+  NblNotOwned = 0x20,         // p2 NBL: NdisMSendNetBufferListsComplete of an NBL NDIS did not send to the miniport
+  NblCompleteTwice = 0x21,    // p2 NBL: the same send completed a second time
+  ReceiveState = 0x22,        // p2 NBL chain, p3 the adapter's AdapterState: a receive while not Running
+  ReceiveFlags = 0x23,        // p2 NBL chain, p3 real count or IRQL: NumberOfNetBufferLists or flags wrong
+  OidComplete = 0x24,         // p2 NDIS_OID_REQUEST, p3 OID or status: a completion NDIS did not expect
+  StatusIndication = 0x25,    // p2 NDIS_STATUS_INDICATION, p3 the wrong header value or size
+  ResetComplete = 0x26,       // p3 the status: NdisMResetComplete without a pended reset, or twice
+  ReturnNotIndicated = 0x27,  // p2 first bad NBL, p3 how many: NdisReturnNetBufferLists of NBLs not held
+
+  // The protocol side (src/ndis/protocol); p2 the binding or protocol handle unless noted.
+  ProtocolBadHandle = 0x30,   // p2 the handle: not a live protocol/binding/bind or unbind context, or closed
+  ProtocolBindUnbind = 0x31,  // p3 the status: ProtocolBindAdapterEx/UnbindAdapterEx left the open in the wrong state
+  ProtocolOpenClose = 0x32,   // p3 a detail value: NdisOpenAdapterEx/NdisCloseAdapterEx at the wrong time or twice
+  ProtocolCompletion = 0x33,  // p3 the status: an Ndis*Complete* for nothing pended, or with NDIS_STATUS_PENDING
+  ProtocolPnPEvent = 0x34,    // p3 the status: ProtocolNetPnPEvent failed a pause
+  ProtocolSend = 0x35,        // p2 the NBL chain or binding: a send with a wrong SourceHandle or while not Running
+  ProtocolReturn = 0x36,      // p2 the NBL chain, p3 how many: NdisReturnNetBufferLists of NBLs not indicated
 };
 
 // Reports `rule` as BUGCODE_NDIS_DRIVER(subcode, object, detailValue). Returns only in

@@ -70,7 +70,7 @@ void setBindingCompletionModes(BindingCompletionModes modes) {
 BindingCompletionModes bindingCompletionModes() { return {pendOpensMode.load(), pendClosesMode.load()}; }
 
 Binding::Binding(ProtocolDriver& protocol, BindTarget& target)
-    : NdisObject(NdisObjectKind::Standalone),
+    : NdisObject(NdisObjectKind::Binding),
       protocol_(protocol),
       target_(target),
       name_(fmt::format("{} on {}", protocol.describe(), target.describe())) {
@@ -81,6 +81,7 @@ Binding::Binding(ProtocolDriver& protocol, BindTarget& target)
 }
 
 Binding::~Binding() {
+  waitFor("the protocol's completion handlers to return", [this] { return upcalls_.load() == 0; });
   {
     auto& t = tokens();
     std::lock_guard guard(t.lock);
@@ -90,7 +91,10 @@ Binding::~Binding() {
   if (attached_) target_.traffic().detach(*this);
 }
 
-Binding* Binding::fromHandle(NDIS_HANDLE handle) { return dynamic_cast<Binding*>(NdisObject::fromHandle(handle)); }
+Binding* Binding::fromHandle(NDIS_HANDLE handle) {
+  NdisObject* object = NdisObject::fromHandle(handle);
+  return object != nullptr && object->kind() == NdisObjectKind::Binding ? static_cast<Binding*>(object) : nullptr;
+}
 
 Binding* Binding::fromBindContext(NDIS_HANDLE context) {
   auto& t = tokens();
@@ -162,7 +166,7 @@ bool Binding::bind() {
     std::lock_guard guard(lock_);
     status = bindStatus_;
   } else if (completedEarly) {
-    reportNdisViolation("ndis.protocol-complete-not-pended", NdisBugSubcode::BadParameters, handle(), status,
+    reportNdisViolation("ndis.protocol-complete-not-pended", NdisBugSubcode::ProtocolCompletion, handle(), status,
                         reinterpret_cast<const void*>(handler),
                         fmt::format("{}: NdisCompleteBindAdapterEx was called although ProtocolBindAdapterEx returned "
                                     "{:#010x}, not NDIS_STATUS_PENDING",
@@ -185,7 +189,7 @@ bool Binding::bind() {
     return true;
   }
   if (status == NDIS_STATUS_SUCCESS) {
-    reportNdisViolation("ndis.protocol-bind-without-open", NdisBugSubcode::BadParameters, handle(), 0,
+    reportNdisViolation("ndis.protocol-bind-without-open", NdisBugSubcode::ProtocolBindUnbind, handle(), 0,
                         reinterpret_cast<const void*>(handler),
                         fmt::format("{}: ProtocolBindAdapterEx succeeded without an open binding (NdisOpenAdapterEx "
                                     "{}); the bind fails",
@@ -193,7 +197,7 @@ bool Binding::bind() {
   } else {
     nt::logger("ndis").info("{}: bind failed with {:#010x}", name_, static_cast<ULONG>(status));
     if (opened && !closed) {
-      reportNdisViolation("ndis.protocol-bind-failed-left-open", NdisBugSubcode::BadParameters, handle(), status,
+      reportNdisViolation("ndis.protocol-bind-failed-left-open", NdisBugSubcode::ProtocolBindUnbind, handle(), status,
                           reinterpret_cast<const void*>(handler),
                           fmt::format("{}: ProtocolBindAdapterEx failed ({:#010x}) but left the adapter open; it must "
                                       "call NdisCloseAdapterEx before failing the bind. NDIS closes it",
@@ -233,7 +237,7 @@ NDIS_STATUS Binding::netPnPEvent(NET_PNP_EVENT_CODE code, PVOID buffer, ULONG bu
       completed = pnpCompleted_;
     }
     if (completed)
-      reportNdisViolation("ndis.protocol-complete-not-pended", NdisBugSubcode::BadParameters, handle(), code,
+      reportNdisViolation("ndis.protocol-complete-not-pended", NdisBugSubcode::ProtocolCompletion, handle(), code,
                           reinterpret_cast<const void*>(handler),
                           fmt::format("{}: NdisCompleteNetPnPEvent was called although ProtocolNetPnPEvent returned "
                                       "{:#010x}, not NDIS_STATUS_PENDING",
@@ -278,7 +282,7 @@ void Binding::pause() {
   parameters.PauseReason = NDIS_PAUSE_NDIS_INTERNAL;  // the only value NDIS 6.40+ gives
   NDIS_STATUS status = netPnPEvent(NetEventPause, &parameters, sizeof(parameters));
   if (status != NDIS_STATUS_SUCCESS) {
-    reportNdisViolation("ndis.protocol-pause-failed", NdisBugSubcode::BadParameters, handle(), status,
+    reportNdisViolation("ndis.protocol-pause-failed", NdisBugSubcode::ProtocolPnPEvent, handle(), status,
                         reinterpret_cast<const void*>(protocol_.characteristics().NetPnPEventHandler),
                         fmt::format("{}: ProtocolNetPnPEvent(NetEventPause) returned {:#010x}; a protocol cannot "
                                     "fail a pause. The binding is paused anyway",
@@ -313,7 +317,7 @@ void Binding::unbind() {
       nt::logger("ndis").error("{}: ProtocolUnbindAdapterEx returned {:#010x}; an unbind cannot fail", name_,
                                static_cast<ULONG>(status));
     if (completedEarly)
-      reportNdisViolation("ndis.protocol-complete-not-pended", NdisBugSubcode::BadParameters, handle(), status,
+      reportNdisViolation("ndis.protocol-complete-not-pended", NdisBugSubcode::ProtocolCompletion, handle(), status,
                           reinterpret_cast<const void*>(handler),
                           fmt::format("{}: NdisCompleteUnbindAdapterEx was called although ProtocolUnbindAdapterEx "
                                       "returned {:#010x}, not NDIS_STATUS_PENDING",
@@ -328,7 +332,7 @@ void Binding::unbind() {
     closed = closed_;
   }
   if (!closed) {
-    reportNdisViolation("ndis.protocol-unbind-without-close", NdisBugSubcode::BadParameters, handle(), 0,
+    reportNdisViolation("ndis.protocol-unbind-without-close", NdisBugSubcode::ProtocolBindUnbind, handle(), 0,
                         reinterpret_cast<const void*>(handler),
                         fmt::format("{}: the unbind completed without NdisCloseAdapterEx; NDIS closes the binding",
                                     name_));
@@ -356,7 +360,7 @@ NDIS_STATUS Binding::open(NDIS_HANDLE protocolBindingContext, PNDIS_OPEN_PARAMET
   {
     std::lock_guard guard(lock_);
     if (!inBind_ || bindCompleted_) {
-      reportNdisViolation("ndis.protocol-open-outside-bind", NdisBugSubcode::AdapterState, handle(),
+      reportNdisViolation("ndis.protocol-open-outside-bind", NdisBugSubcode::ProtocolOpenClose, handle(),
                           static_cast<std::uint64_t>(state()), caller,
                           fmt::format("{}: NdisOpenAdapterEx outside ProtocolBindAdapterEx (the bind already "
                                       "completed); NDIS fails it",
@@ -364,7 +368,7 @@ NDIS_STATUS Binding::open(NDIS_HANDLE protocolBindingContext, PNDIS_OPEN_PARAMET
       return NDIS_STATUS_FAILURE;
     }
     if (opened_ || closed_) {
-      reportNdisViolation("ndis.protocol-open-twice", NdisBugSubcode::AdapterState, handle(), 0, caller,
+      reportNdisViolation("ndis.protocol-open-twice", NdisBugSubcode::ProtocolOpenClose, handle(), 0, caller,
                           fmt::format("{}: NdisOpenAdapterEx called a second time in one bind", name_));
       return NDIS_STATUS_FAILURE;
     }
@@ -444,13 +448,13 @@ NDIS_STATUS Binding::close(const void* caller) {
   {
     std::lock_guard guard(lock_);
     if (closed_) {
-      reportNdisViolation("ndis.protocol-close-twice", NdisBugSubcode::BadHandle, handle(), 0, caller,
+      reportNdisViolation("ndis.protocol-close-twice", NdisBugSubcode::ProtocolOpenClose, handle(), 0, caller,
                           fmt::format("{}: NdisCloseAdapterEx on a binding already closed", name_));
       return NDIS_STATUS_FAILURE;
     }
     bool inContext = (inBind_ && !bindCompleted_) || (inUnbind_ && !unbindCompleted_);
     if (!inContext) {
-      reportNdisViolation("ndis.protocol-close-outside-unbind", NdisBugSubcode::AdapterState, handle(),
+      reportNdisViolation("ndis.protocol-close-outside-unbind", NdisBugSubcode::ProtocolOpenClose, handle(),
                           static_cast<std::uint64_t>(state()), caller,
                           fmt::format("{}: NdisCloseAdapterEx outside ProtocolBindAdapterEx and "
                                       "ProtocolUnbindAdapterEx (state {}); a protocol closing on its own must call "
@@ -459,13 +463,13 @@ NDIS_STATUS Binding::close(const void* caller) {
       return NDIS_STATUS_FAILURE;
     }
     if (openPending_) {
-      reportNdisViolation("ndis.protocol-close-outside-unbind", NdisBugSubcode::AdapterState, handle(), 0, caller,
+      reportNdisViolation("ndis.protocol-close-outside-unbind", NdisBugSubcode::ProtocolOpenClose, handle(), 0, caller,
                           fmt::format("{}: NdisCloseAdapterEx before ProtocolOpenAdapterCompleteEx", name_));
       return NDIS_STATUS_FAILURE;
     }
     std::size_t sends = sends_.load(), oids = oids_.load(), receives = receives_.load();
     if (sends != 0 || oids != 0 || receives != 0)
-      reportNdisViolation("ndis.protocol-close-outstanding", NdisBugSubcode::BadParameters, handle(),
+      reportNdisViolation("ndis.protocol-close-outstanding", NdisBugSubcode::ProtocolOpenClose, handle(),
                           sends + oids + receives, caller,
                           fmt::format("{}: NdisCloseAdapterEx with {} send(s) and {} OID request(s) outstanding and "
                                       "{} received NBL(s) not returned",
@@ -499,13 +503,13 @@ void Binding::finishClose() {
 void Binding::completeBind(NDIS_STATUS status, const void* caller) {
   std::lock_guard guard(lock_);
   if (!inBind_ || bindCompleted_) {
-    reportNdisViolation("ndis.protocol-complete-not-pended", NdisBugSubcode::AdapterState, handle(), status, caller,
+    reportNdisViolation("ndis.protocol-complete-not-pended", NdisBugSubcode::ProtocolCompletion, handle(), status, caller,
                         fmt::format("{}: NdisCompleteBindAdapterEx without a bind in progress{}", name_,
                                     bindCompleted_ ? " (completed twice)" : ""));
     return;
   }
   if (status == NDIS_STATUS_PENDING) {
-    reportNdisViolation("ndis.protocol-complete-with-pending", NdisBugSubcode::BadParameters, handle(), status, caller,
+    reportNdisViolation("ndis.protocol-complete-with-pending", NdisBugSubcode::ProtocolCompletion, handle(), status, caller,
                         fmt::format("{}: NdisCompleteBindAdapterEx with NDIS_STATUS_PENDING; the bind fails", name_));
     status = NDIS_STATUS_FAILURE;
   }
@@ -517,7 +521,7 @@ void Binding::completeBind(NDIS_STATUS status, const void* caller) {
 void Binding::completeUnbind(const void* caller) {
   std::lock_guard guard(lock_);
   if (!inUnbind_ || unbindCompleted_) {
-    reportNdisViolation("ndis.protocol-complete-not-pended", NdisBugSubcode::AdapterState, handle(), 0, caller,
+    reportNdisViolation("ndis.protocol-complete-not-pended", NdisBugSubcode::ProtocolCompletion, handle(), 0, caller,
                         fmt::format("{}: NdisCompleteUnbindAdapterEx without an unbind in progress{}", name_,
                                     unbindCompleted_ ? " (completed twice)" : ""));
     return;
@@ -529,7 +533,7 @@ void Binding::completeUnbind(const void* caller) {
 void Binding::completeNetPnPEvent(PNET_PNP_EVENT_NOTIFICATION notification, NDIS_STATUS status, const void* caller) {
   std::lock_guard guard(lock_);
   if (pnpPending_ == nullptr || notification != pnpPending_ || pnpCompleted_) {
-    reportNdisViolation("ndis.protocol-complete-not-pended", NdisBugSubcode::BadParameters, handle(),
+    reportNdisViolation("ndis.protocol-complete-not-pended", NdisBugSubcode::ProtocolCompletion, handle(),
                         reinterpret_cast<std::uintptr_t>(notification), caller,
                         fmt::format("{}: NdisCompleteNetPnPEvent for {} notification {}", name_,
                                     pnpCompleted_ ? "an already completed" : "no outstanding",
@@ -537,7 +541,7 @@ void Binding::completeNetPnPEvent(PNET_PNP_EVENT_NOTIFICATION notification, NDIS
     return;
   }
   if (status == NDIS_STATUS_PENDING) {
-    reportNdisViolation("ndis.protocol-complete-with-pending", NdisBugSubcode::BadParameters, handle(), status, caller,
+    reportNdisViolation("ndis.protocol-complete-with-pending", NdisBugSubcode::ProtocolCompletion, handle(), status, caller,
                         fmt::format("{}: NdisCompleteNetPnPEvent with NDIS_STATUS_PENDING", name_));
     status = NDIS_STATUS_FAILURE;
   }
@@ -567,18 +571,22 @@ void Binding::send(PNET_BUFFER_LIST nbls, NDIS_PORT_NUMBER port, ULONG sendFlags
   }
   if (count == 0) return;
   if (wrongSource)
-    reportNdisViolation("ndis.protocol-nbl-source-handle", NdisBugSubcode::BadParameters, nbls, 0, caller,
+    reportNdisViolation("ndis.protocol-nbl-source-handle", NdisBugSubcode::ProtocolSend, nbls, 0, caller,
                         fmt::format("{}: NdisSendNetBufferLists with NBLs whose SourceHandle is not the binding handle "
                                     "(the protocol must set it); NDIS sets it",
                                     name_));
   // Counted before the state check, so a pause that starts now waits for these NBLs.
   sends_.fetch_add(count);
+  // Restarting counts as running: "after the driver is ready to resume send and receive
+  // operations for the binding, the binding enters the Running state" (Restarting a
+  // Binding) -- the protocol decides, typically inside ProtocolNetPnPEvent before it
+  // returns, so its sends can arrive before NDIS sees the restart complete.
   BindingState s = state();
-  if (s != BindingState::Running && s != BindingState::Pausing) {
-    reportNdisViolation("ndis.protocol-send-not-running", NdisBugSubcode::AdapterState, handle(),
+  if (s != BindingState::Running && s != BindingState::Pausing && s != BindingState::Restarting) {
+    reportNdisViolation("ndis.protocol-send-not-running", NdisBugSubcode::ProtocolSend, handle(),
                         static_cast<std::uint64_t>(s), caller,
                         fmt::format("{}: NdisSendNetBufferLists while the binding is {} (sends are allowed only while "
-                                    "Running or Pausing); the NBLs complete with NDIS_STATUS_PAUSED",
+                                    "Restarting, Running or Pausing); the NBLs complete with NDIS_STATUS_PAUSED",
                                     name_, toString(s)));
     completeSendsLocally(nbls, NDIS_STATUS_PAUSED, sendFlags);
     takeFrom(sends_, count);
@@ -590,17 +598,28 @@ void Binding::send(PNET_BUFFER_LIST nbls, NDIS_PORT_NUMBER port, ULONG sendFlags
 
 void Binding::sendComplete(PNET_BUFFER_LIST nbls, ULONG sendCompleteFlags) {
   std::size_t count = countNbls(nbls);
-  protocol_.characteristics().SendNetBufferListsCompleteHandler(protocolBindingContext_, nbls, sendCompleteFlags);
+  upcalls_.fetch_add(1);
   if (!takeFrom(sends_, count))
     nt::logger("ndis").error("{}: {} send completion(s) for NBLs this binding did not have outstanding", name_, count);
-  signal();
+  protocol_.characteristics().SendNetBufferListsCompleteHandler(protocolBindingContext_, nbls, sendCompleteFlags);
+  upcallReturned();
+}
+
+void Binding::upcallReturned() {
+  std::lock_guard guard(lock_);
+  upcalls_.fetch_sub(1);
+  changed_.notify_all();
 }
 
 void Binding::receive(PNET_BUFFER_LIST nbls, NDIS_PORT_NUMBER port, ULONG count, ULONG receiveFlags) {
   bool mustReturn = (receiveFlags & NDIS_RECEIVE_FLAGS_RESOURCES) == 0;
   if (mustReturn) receives_.fetch_add(count);
+  // Restarting counts as running: "after the driver is ready to resume send and receive
+  // operations for the binding, the binding enters the Running state" (Restarting a
+  // Binding) -- the protocol decides, typically inside ProtocolNetPnPEvent before it
+  // returns, so its sends can arrive before NDIS sees the restart complete.
   BindingState s = state();
-  if (s != BindingState::Running && s != BindingState::Pausing) {
+  if (s != BindingState::Running && s != BindingState::Pausing && s != BindingState::Restarting) {
     // NDIS indicates nothing to a binding that is not running: the NBLs go straight back.
     if (mustReturn) {
       takeFrom(receives_, count);
@@ -610,14 +629,16 @@ void Binding::receive(PNET_BUFFER_LIST nbls, NDIS_PORT_NUMBER port, ULONG count,
     }
     return;
   }
+  upcalls_.fetch_add(1);
   protocol_.characteristics().ReceiveNetBufferListsHandler(protocolBindingContext_, nbls, port, count, receiveFlags);
+  upcallReturned();
 }
 
 void Binding::returnNetBufferLists(PNET_BUFFER_LIST nbls, ULONG returnFlags, const void* caller) {
   std::size_t count = countNbls(nbls);
   if (count == 0) return;
   if (!takeFrom(receives_, count))
-    reportNdisViolation("ndis.protocol-return-not-indicated", NdisBugSubcode::BadFree, nbls, count, caller,
+    reportNdisViolation("ndis.protocol-return-not-indicated", NdisBugSubcode::ProtocolReturn, nbls, count, caller,
                         fmt::format("{}: NdisReturnNetBufferLists returns {} NBL(s), more than the binding was "
                                     "indicated and has not returned",
                                     name_, count));
@@ -645,9 +666,10 @@ NDIS_STATUS Binding::oidRequest(PNDIS_OID_REQUEST request, const void* caller) {
 }
 
 void Binding::oidComplete(PNDIS_OID_REQUEST request, NDIS_STATUS status) {
-  protocol_.characteristics().OidRequestCompleteHandler(protocolBindingContext_, request, status);
+  upcalls_.fetch_add(1);
   takeFrom(oids_, 1);
-  signal();
+  protocol_.characteristics().OidRequestCompleteHandler(protocolBindingContext_, request, status);
+  upcallReturned();
 }
 
 void Binding::cancelSend(PVOID cancelId, const void* caller) {

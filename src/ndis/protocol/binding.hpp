@@ -120,6 +120,7 @@ class Binding final : public NdisObject, public UpperBinding {
   template <typename Predicate>
   void waitFor(const char* what, Predicate done);
   void signal();
+  void upcallReturned();  // a completion handler returned: upcalls_ down, waiters woken
   // NDIS's own close when the protocol left the binding open (bind failure, unbind).
   void forceClose();
   void finishOpen(NDIS_STATUS status);   // ProtocolOpenAdapterCompleteEx (pended opens)
@@ -160,6 +161,11 @@ class Binding final : public NdisObject, public UpperBinding {
   std::atomic<std::size_t> sends_{0};
   std::atomic<std::size_t> receives_{0};
   std::atomic<std::size_t> oids_{0};
+  // Completion handlers of the protocol running now. A send or OID request is the
+  // protocol's again once its completion handler is called (it may close the binding from
+  // there or right after), so sends_/oids_ drop before the call; the object itself must
+  // outlive the call, so the destructor waits for this to reach zero.
+  std::atomic<std::size_t> upcalls_{0};
 };
 
 }  // namespace ndishost::ndis

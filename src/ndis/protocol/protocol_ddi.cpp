@@ -19,7 +19,7 @@ namespace ndishost::ndis {
 namespace {
 
 void reportBadBindingHandle(const char* ddi, NDIS_HANDLE handle, const void* caller) {
-  reportNdisViolation("ndis.protocol-bad-handle", NdisBugSubcode::BadHandle, handle, 0, caller,
+  reportNdisViolation("ndis.protocol-bad-handle", NdisBugSubcode::ProtocolBadHandle, handle, 0, caller,
                       fmt::format("{} was passed {}, which is not a binding handle from NdisOpenAdapterEx", ddi,
                                   handle));
 }
@@ -32,7 +32,7 @@ Binding* usableBinding(const char* ddi, NDIS_HANDLE handle, const void* caller) 
     return nullptr;
   }
   if (binding->closed()) {
-    reportNdisViolation("ndis.protocol-closed-handle", NdisBugSubcode::BadHandle, handle, 0, caller,
+    reportNdisViolation("ndis.protocol-closed-handle", NdisBugSubcode::ProtocolBadHandle, handle, 0, caller,
                         fmt::format("{}: {} on a binding handle after NdisCloseAdapterEx", binding->describe(), ddi));
     return nullptr;
   }
@@ -101,7 +101,7 @@ extern "C" VOID NTAPI NdisDeregisterProtocolDriver(NDIS_HANDLE NdisProtocolHandl
   checkIrqlExactly(PASSIVE_LEVEL, "NdisDeregisterProtocolDriver", caller);
   ProtocolDriver* protocol = ProtocolDriver::fromHandle(NdisProtocolHandle);
   if (protocol == nullptr) {
-    reportNdisViolation("ndis.protocol-bad-handle", NdisBugSubcode::BadHandle, NdisProtocolHandle, 0, caller,
+    reportNdisViolation("ndis.protocol-bad-handle", NdisBugSubcode::ProtocolBadHandle, NdisProtocolHandle, 0, caller,
                         fmt::format("NdisDeregisterProtocolDriver was passed {}, which is not a registered protocol "
                                     "driver handle",
                                     NdisProtocolHandle));
@@ -121,7 +121,7 @@ extern "C" NDIS_STATUS NTAPI NdisOpenAdapterEx(NDIS_HANDLE NdisProtocolHandle, N
   ProtocolDriver* protocol = ProtocolDriver::fromHandle(NdisProtocolHandle);
   Binding* binding = Binding::fromBindContext(BindContext);
   if (protocol == nullptr || binding == nullptr || &binding->protocol() != protocol) {
-    reportNdisViolation("ndis.protocol-bad-handle", NdisBugSubcode::BadHandle,
+    reportNdisViolation("ndis.protocol-bad-handle", NdisBugSubcode::ProtocolBadHandle,
                         protocol == nullptr ? NdisProtocolHandle : BindContext, 0, caller,
                         fmt::format("NdisOpenAdapterEx: {}",
                                     protocol == nullptr ? "NdisProtocolHandle is not a registered protocol driver"
@@ -158,7 +158,7 @@ extern "C" VOID NTAPI NdisCompleteBindAdapterEx(NDIS_HANDLE BindAdapterContext, 
   checkIrqlExactly(PASSIVE_LEVEL, "NdisCompleteBindAdapterEx", caller);
   Binding* binding = Binding::fromBindContext(BindAdapterContext);
   if (binding == nullptr) {
-    reportNdisViolation("ndis.protocol-bad-handle", NdisBugSubcode::BadHandle, BindAdapterContext, Status, caller,
+    reportNdisViolation("ndis.protocol-bad-handle", NdisBugSubcode::ProtocolBadHandle, BindAdapterContext, Status, caller,
                         fmt::format("NdisCompleteBindAdapterEx was passed {}, which is not a BindContext of a bind "
                                     "in progress",
                                     BindAdapterContext));
@@ -173,7 +173,7 @@ extern "C" VOID NTAPI NdisCompleteUnbindAdapterEx(NDIS_HANDLE UnbindContext) {
   checkIrqlExactly(PASSIVE_LEVEL, "NdisCompleteUnbindAdapterEx", caller);
   Binding* binding = Binding::fromUnbindContext(UnbindContext);
   if (binding == nullptr) {
-    reportNdisViolation("ndis.protocol-bad-handle", NdisBugSubcode::BadHandle, UnbindContext, 0, caller,
+    reportNdisViolation("ndis.protocol-bad-handle", NdisBugSubcode::ProtocolBadHandle, UnbindContext, 0, caller,
                         fmt::format("NdisCompleteUnbindAdapterEx was passed {}, which is not an UnbindContext of an "
                                     "unbind in progress",
                                     UnbindContext));

@@ -104,7 +104,7 @@ BindParametersRevision bindParametersRevisionFor(UCHAR minor) {
 
 ProtocolDriver::ProtocolDriver(NDIS_HANDLE driverContext, const NDIS_PROTOCOL_DRIVER_CHARACTERISTICS& characteristics,
                                std::string name)
-    : NdisObject(NdisObjectKind::Standalone),
+    : NdisObject(NdisObjectKind::ProtocolDriver),
       driverContext_(driverContext),
       characteristics_(characteristics),
       name_(std::move(name)) {}
@@ -112,7 +112,9 @@ ProtocolDriver::ProtocolDriver(NDIS_HANDLE driverContext, const NDIS_PROTOCOL_DR
 ProtocolDriver::~ProtocolDriver() = default;
 
 ProtocolDriver* ProtocolDriver::fromHandle(NDIS_HANDLE handle) {
-  return dynamic_cast<ProtocolDriver*>(NdisObject::fromHandle(handle));
+  NdisObject* object = NdisObject::fromHandle(handle);
+  return object != nullptr && object->kind() == NdisObjectKind::ProtocolDriver ? static_cast<ProtocolDriver*>(object)
+                                                                                : nullptr;
 }
 
 }  // namespace ndishost::ndis

@@ -29,8 +29,7 @@ struct BindParametersRevision {
 };
 BindParametersRevision bindParametersRevisionFor(UCHAR minorNdisVersion);
 
-// Not an NdisObjectKind of its own yet (the enum is the core's): Standalone, told apart from
-// other standalone handles with fromHandle's dynamic_cast.
+// NdisObjectKind::ProtocolDriver: the handle NdisRegisterProtocolDriver returns.
 class ProtocolDriver final : public NdisObject {
  public:
   ProtocolDriver(NDIS_HANDLE driverContext, const NDIS_PROTOCOL_DRIVER_CHARACTERISTICS& characteristics,

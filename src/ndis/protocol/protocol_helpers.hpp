@@ -48,7 +48,11 @@ inline NDIS_OPEN_PARAMETERS openParameters(PNDIS_STRING adapterName, std::span<N
 }
 
 // An NDIS_OID_REQUEST (revision 1) querying or setting `oid` through `buffer`.
-inline NDIS_OID_REQUEST oidRequest(NDIS_REQUEST_TYPE type, NDIS_OID oid, PVOID buffer, ULONG length) {
+// Internal linkage on purpose: NDIS_OID_REQUEST's size depends on the NDIS version the
+// including file declares (NDIS630 for the TAP binding, the library's own for the
+// runtime), so one shared inline definition would be an ODR violation (ASan saw the
+// memset of the wrong size).
+static inline NDIS_OID_REQUEST oidRequest(NDIS_REQUEST_TYPE type, NDIS_OID oid, PVOID buffer, ULONG length) {
   NDIS_OID_REQUEST r;
   std::memset(&r, 0, sizeof(r));
   r.Header.Type = NDIS_OBJECT_TYPE_OID_REQUEST;

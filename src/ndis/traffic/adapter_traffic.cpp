@@ -74,22 +74,49 @@ void AdapterTrafficImpl::onPausing() {
   running_ = false;
 }
 
+bool AdapterTrafficImpl::waitUntil(bool (AdapterTrafficImpl::*done)() const, std::uint32_t limitMs) {
+  const ULONGLONG deadline = KeQueryInterruptTime() + ULONGLONG{limitMs} * 10000;
+  bool reached = true;
+  // Clear, re-check, wait: whoever lowers a count after the check sets the event after our
+  // clear, so the wait cannot miss it.
+  for (;;) {
+    KeClearEvent(&quiescent_);
+    bool timedOut = false;
+    {
+      std::lock_guard guard(lock_);
+      if ((this->*done)()) break;
+      timedOut = limitMs != 0 && onlyHeldSendsLeftLocked() && KeQueryInterruptTime() >= deadline;
+    }
+    if (timedOut) {
+      reached = false;
+      break;
+    }
+    LARGE_INTEGER remaining;
+    ULONGLONG now = KeQueryInterruptTime();
+    remaining.QuadPart = -static_cast<LONGLONG>(now < deadline ? deadline - now : 10000);
+    KeWaitForSingleObject(&quiescent_, Executive, KernelMode, FALSE, limitMs != 0 ? &remaining : nullptr);
+  }
+  // A waker that decided to wake us may still be inside KeSetEvent on this adapter's event.
+  while (wakesInFlight_.load(std::memory_order_acquire) != 0) {
+    LARGE_INTEGER tick;
+    tick.QuadPart = -10000;  // 1 ms: a scheduling point in deterministic mode as well
+    KeDelayExecutionThread(KernelMode, FALSE, &tick);
+  }
+  return reached;
+}
+
 void AdapterTrafficImpl::waitQuiescent() {
+  std::uint32_t limitMs;
   {
     std::lock_guard guard(lock_);
     quiescing_ = true;
+    limitMs = hangOptions_.pauseDrainMs;
   }
-  // Clear, re-check, wait: a completion that empties the counts after the check sets the
-  // event after our clear, so the wait cannot miss it.
-  for (;;) {
-    KeClearEvent(&quiescent_);
-    {
-      std::lock_guard guard(lock_);
-      if (quiescentLocked()) break;
-    }
-    KeWaitForSingleObject(&quiescent_, Executive, KernelMode, FALSE, nullptr);
+  if (!waitUntil(&AdapterTrafficImpl::quiescentLocked, limitMs)) {
+    nt::logger("ndis").error("{}: the miniport completed its pause but still holds {} send(s) after {} ms; the pause "
+                             "ends without them (a halt now reports ndis.halt-outstanding)",
+                             adapter_.describe(), sendsHeld(), limitMs);
   }
-  KeSetEvent(&quiescent_, IO_NO_INCREMENT, FALSE);
 }
 
 void AdapterTrafficImpl::onHalting() {
@@ -102,6 +129,9 @@ void AdapterTrafficImpl::onHalting() {
   // hang-check worker can be waited for.
   failQueuedOids(NDIS_STATUS_REQUEST_ABORTED);
   stopHangTimer();
+  // A request, cancel or completion NDIS is still passing on (the adapter was Paused, not
+  // quiescing) returns before MiniportHaltEx and before the adapter can be freed.
+  waitUntil(&AdapterTrafficImpl::nothingInProgressLocked, 0);
 }
 
 void AdapterTrafficImpl::onSurpriseRemoved() {
@@ -188,6 +218,9 @@ void AdapterTrafficImpl::send(UpperBinding& binding, PNET_BUFFER_LIST nbls, NDIS
         ++sendsHeld_;
         ++counters_.sends;
       }
+      // The miniport may complete every NBL before its handler returns; the call itself
+      // still keeps the adapter from pausing or halting under it.
+      beginCallLocked();
     }
   }
   if (refusal != NDIS_STATUS_SUCCESS) {
@@ -195,6 +228,7 @@ void AdapterTrafficImpl::send(UpperBinding& binding, PNET_BUFFER_LIST nbls, NDIS
     return;
   }
   driver_.characteristics().SendNetBufferListsHandler(adapter_.miniportAdapterContext(), nbls, port, sendFlags);
+  endCall();
 }
 
 // NdisMSendNetBufferListsComplete: hands each NBL back to the binding that sent it, in runs
@@ -241,11 +275,11 @@ void AdapterTrafficImpl::sendComplete(PNET_BUFFER_LIST nbls, ULONG flags, const 
   }
   for (std::size_t i = 0; i < badCount; ++i) {
     if (bad[i].twice)
-      reportNdisViolation("ndis.nbl-complete-twice", kSubcodeNblCompleteTwice, bad[i].nbl, 0, caller,
+      reportNdisViolation("ndis.nbl-complete-twice", NdisBugSubcode::NblCompleteTwice, bad[i].nbl, 0, caller,
                           fmt::format("{}: NdisMSendNetBufferListsComplete: NBL {} was already completed; ignored",
                                       adapter_.describe(), static_cast<void*>(bad[i].nbl)));
     else
-      reportNdisViolation("ndis.nbl-not-owned", kSubcodeNblNotOwned, bad[i].nbl, 0, caller,
+      reportNdisViolation("ndis.nbl-not-owned", NdisBugSubcode::NblNotOwned, bad[i].nbl, 0, caller,
                           fmt::format("{}: NdisMSendNetBufferListsComplete: NBL {} was not sent to this miniport "
                                       "(or its SourceHandle was changed); ignored",
                                       adapter_.describe(), static_cast<void*>(bad[i].nbl)));
@@ -266,21 +300,31 @@ void AdapterTrafficImpl::sendComplete(PNET_BUFFER_LIST nbls, ULONG flags, const 
     run = nextRun;
   }
   if (accepted != 0) {
+    bool wake;
     {
       std::lock_guard guard(lock_);
       sendsDelivering_ -= accepted;
+      wake = wakeWantedLocked();
+      if (wake) wakesInFlight_.fetch_add(1, std::memory_order_relaxed);
     }
-    signalIfQuiescent();
+    if (wake) wakeWaiters();
   }
 }
 
-void AdapterTrafficImpl::signalIfQuiescent() {
-  bool quiet;
+void AdapterTrafficImpl::endCall() {
+  bool wake;
   {
     std::lock_guard guard(lock_);
-    quiet = quiescentLocked();
+    --callsInProgress_;
+    wake = wakeWantedLocked();
+    if (wake) wakesInFlight_.fetch_add(1, std::memory_order_relaxed);
   }
-  if (quiet) KeSetEvent(&quiescent_, IO_NO_INCREMENT, FALSE);
+  if (wake) wakeWaiters();
+}
+
+void AdapterTrafficImpl::wakeWaiters() {
+  KeSetEvent(&quiescent_, IO_NO_INCREMENT, FALSE);
+  wakesInFlight_.fetch_sub(1, std::memory_order_release);  // the last touch of this adapter
 }
 
 // IRQL <= DISPATCH_LEVEL. Documented: NDIS passes the cancel ID to MiniportCancelSend; the
@@ -290,14 +334,17 @@ void AdapterTrafficImpl::cancelSend(UpperBinding& binding, PVOID cancelId) {
   MINIPORT_CANCEL_SEND_HANDLER cancel = driver_.characteristics().CancelSendHandler;
   {
     std::lock_guard guard(lock_);
-    if (sendsHeld_ == 0 || cancel == nullptr) return;
+    if (sendsHeld_ == 0 || cancel == nullptr || halting_) return;
     ++counters_.sendCancels;
+    beginCallLocked();
   }
   cancel(adapter_.miniportAdapterContext(), cancelId);
+  endCall();
 }
 
 // --- receives -------------------------------------------------------------------------
 
+// Within an indication the miniport is making (counted by indicateReceive).
 void AdapterTrafficImpl::returnToMiniport(PNET_BUFFER_LIST nbls) {
   if (nbls == nullptr) return;
   driver_.characteristics().ReturnNetBufferListsHandler(adapter_.miniportAdapterContext(), nbls,
@@ -314,7 +361,7 @@ void AdapterTrafficImpl::indicateReceive(PNET_BUFFER_LIST nbls, NDIS_PORT_NUMBER
   bool keepsOwnership = (flags & NDIS_RECEIVE_FLAGS_RESOURCES) != 0;
 
   if (actual != count) {
-    violation("ndis.receive-count-mismatch", kSubcodeReceiveFlags, nbls, actual, caller,
+    violation("ndis.receive-count-mismatch", NdisBugSubcode::ReceiveFlags, nbls, actual, caller,
               fmt::format("NdisMIndicateReceiveNetBufferLists: NumberOfNetBufferLists is {} but the chain has {} "
                           "NBLs; the chain's length is used",
                           count, actual));
@@ -322,7 +369,7 @@ void AdapterTrafficImpl::indicateReceive(PNET_BUFFER_LIST nbls, NDIS_PORT_NUMBER
   }
   KIRQL irql = nt::currentIrqlOrPassive();
   if ((flags & NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL) != 0 && irql != DISPATCH_LEVEL) {
-    violation("ndis.receive-dispatch-flag", kSubcodeReceiveFlags, nbls, irql, caller,
+    violation("ndis.receive-dispatch-flag", NdisBugSubcode::ReceiveFlags, nbls, irql, caller,
               fmt::format("NdisMIndicateReceiveNetBufferLists: NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL is set but the "
                           "caller runs at IRQL {}; the flag is cleared",
                           irql));
@@ -337,6 +384,8 @@ void AdapterTrafficImpl::indicateReceive(PNET_BUFFER_LIST nbls, NDIS_PORT_NUMBER
   std::size_t bindingCount;
   {
     std::lock_guard guard(lock_);
+    // Until the indication returns NDIS is calling bindings and the miniport for it.
+    beginCallLocked();
     // Guide, "Adapter States of a Miniport Driver": receives are indicated while Running and
     // while Pausing until the pause is under way; never Paused/Halted/Initializing/Shutdown.
     accepting = !halting_ && (state == AdapterState::Running || state == AdapterState::Restarting ||
@@ -352,8 +401,12 @@ void AdapterTrafficImpl::indicateReceive(PNET_BUFFER_LIST nbls, NDIS_PORT_NUMBER
       }
     }
   }
+  struct EndCall {
+    AdapterTrafficImpl* self;
+    ~EndCall() { self->endCall(); }
+  } endCallOnReturn{this};
   if (!accepting) {
-    violation("ndis.receive-while-paused", kSubcodeReceiveState, nbls, static_cast<std::uint64_t>(state), caller,
+    violation("ndis.receive-while-paused", NdisBugSubcode::ReceiveState, nbls, static_cast<std::uint64_t>(state), caller,
               fmt::format("NdisMIndicateReceiveNetBufferLists while the adapter is {}{}; the {} NBLs are not "
                           "indicated",
                           toString(state), quiescing ? " (pause waiting for outstanding receives)" : "", count));
@@ -412,9 +465,11 @@ void AdapterTrafficImpl::returnNetBufferLists(UpperBinding& binding, PNET_BUFFER
     receivesHeld_ -= returned;
     counters_.returns += returned;
     counters_.violations += bad;
+    // Counted before receivesHeld_ can look drained to a pause: the handler call is ahead.
+    if (head != nullptr) beginCallLocked();
   }
   if (bad != 0) {
-    reportNdisViolation("ndis.return-not-indicated", kSubcodeReturnNotIndicated, firstBad, bad,
+    reportNdisViolation("ndis.return-not-indicated", NdisBugSubcode::ReturnNotIndicated, firstBad, bad,
                         __builtin_return_address(0),
                         fmt::format("{}: NdisReturnNetBufferLists: {} NBL(s) (first {}) were not indicated to a "
                                     "binding or were returned already; ignored",
@@ -424,7 +479,7 @@ void AdapterTrafficImpl::returnNetBufferLists(UpperBinding& binding, PNET_BUFFER
     driver_.characteristics().ReturnNetBufferListsHandler(
         adapter_.miniportAdapterContext(), head,
         (returnFlags & NDIS_RETURN_FLAGS_DISPATCH_LEVEL) | dispatchFlagFor(NDIS_RETURN_FLAGS_DISPATCH_LEVEL));
-    signalIfQuiescent();
+    endCall();
   }
 }
 
@@ -436,14 +491,14 @@ void AdapterTrafficImpl::indicateStatus(const NDIS_STATUS_INDICATION& indication
   const NDIS_OBJECT_HEADER& header = indication.Header;
   if (header.Type != NDIS_OBJECT_TYPE_STATUS_INDICATION || header.Revision < NDIS_STATUS_INDICATION_REVISION_1 ||
       header.Size < NDIS_SIZEOF_STATUS_INDICATION_REVISION_1) {
-    violation("ndis.status-bad-header", kSubcodeStatusIndication, &indication, header.Type, caller,
+    violation("ndis.status-bad-header", NdisBugSubcode::StatusIndication, &indication, header.Type, caller,
               fmt::format("NdisMIndicateStatusEx: Header is Type {:#x} Revision {} Size {}, expected "
                           "NDIS_OBJECT_TYPE_STATUS_INDICATION, revision 1, size >= {}; not indicated",
                           header.Type, header.Revision, header.Size, NDIS_SIZEOF_STATUS_INDICATION_REVISION_1));
     return;
   }
   if (indication.StatusBufferSize != 0 && indication.StatusBuffer == nullptr) {
-    violation("ndis.status-bad-header", kSubcodeStatusIndication, &indication, indication.StatusBufferSize, caller,
+    violation("ndis.status-bad-header", NdisBugSubcode::StatusIndication, &indication, indication.StatusBufferSize, caller,
               fmt::format("NdisMIndicateStatusEx: status {:#x} has StatusBufferSize {} but no StatusBuffer; not "
                           "indicated",
                           static_cast<ULONG>(indication.StatusCode), indication.StatusBufferSize));
@@ -472,10 +527,12 @@ void AdapterTrafficImpl::indicateStatus(const NDIS_STATUS_INDICATION& indication
       mediaConnectState_ = link.MediaConnectState;
     }
     targets = bindings_;
+    beginCallLocked();
   }
   NDIS_STATUS_INDICATION forwarded = indication;
   forwarded.SourceHandle = adapter_.handle();
   for (UpperBinding* binding : targets) binding->status(forwarded);
+  endCall();
 }
 
 }  // namespace traffic

@@ -23,8 +23,11 @@
 //    semantics) and NDIS hands the NBLs back to the miniport itself.
 //  - At most BindingSet::kCapacity (8) bindings per adapter; a binding is detached only when
 //    it has nothing outstanding.
-//  - Pause waits (PASSIVE_LEVEL) until every send the miniport holds has been completed and
-//    every receive indicated without NDIS_RECEIVE_FLAGS_RESOURCES has been returned.
+//  - Pause waits (PASSIVE_LEVEL) until every send the miniport holds has been completed,
+//    every receive indicated without NDIS_RECEIVE_FLAGS_RESOURCES has been returned and
+//    every call NDIS makes into the miniport on the data path (MiniportSendNetBufferLists,
+//    MiniportReturnNetBufferLists, MiniportOidRequest, MiniportCancelSend,
+//    MiniportCancelOidRequest) and every indication it passes up has returned.
 #pragma once
 
 #include <cstddef>
@@ -69,6 +72,7 @@ struct TrafficCounters {
   std::uint64_t hangsDetected = 0;    // time-outs or MiniportCheckForHangEx == TRUE
   std::uint64_t resets = 0;           // MiniportResetEx calls
   std::uint64_t hangsWithoutReset = 0;  // hangs of a miniport with no MiniportResetEx
+  std::uint64_t resetsOverdue = 0;      // pended resets not completed within resetChecks periods
   std::uint64_t violations = 0;       // NDIS rules the miniport broke on these paths
 };
 
@@ -87,6 +91,18 @@ struct HangDetectionOptions {
   std::vector<NDIS_OID> slowOids;
   // A send the miniport has held for this many checks is a hang.
   std::uint32_t sendChecks = 2;
+  // How long a pause waits, once the miniport completed it, for sends the miniport still
+  // holds (milliseconds; 0: as long as it takes, as Windows does). The guide ("Pausing an
+  // Adapter") says the miniport completes every send before it completes the pause; one that
+  // does not would block the PnP worker for ever. After this time the pause finishes anyway
+  // and a halt that follows reports "ndis.halt-outstanding". Calls in progress and receives
+  // the bindings hold are always waited for.
+  std::uint32_t pauseDrainMs = 0;
+  // A MiniportResetEx that returned NDIS_STATUS_PENDING and has not called NdisMResetComplete
+  // after this many check periods is reported (log, counter, hang handler with reason
+  // "reset-timeout"); NDIS keeps waiting (the adapter stays in reset: sends and requests fail
+  // with NDIS_STATUS_RESET_IN_PROGRESS) until the completion or the adapter's halt.
+  std::uint32_t resetChecks = 2;
   // What to do when a miniport without MiniportResetEx hangs: only report (event, counter,
   // log), or also ask the host to restart the adapter (restartHandler below).
   bool restartWithoutResetHandler = false;
@@ -94,10 +110,12 @@ struct HangDetectionOptions {
 
 // Reported to the host when hang detection fires (after the counter and log).
 struct HangEvent {
-  const char* reason;      // "oid-timeout", "send-timeout", "check-for-hang"
+  const char* reason;      // "oid-timeout", "send-timeout", "check-for-hang", "reset-timeout"
   NDIS_OID oid;            // for "oid-timeout"
   bool resetHandled;       // MiniportResetEx exists and was called
-  bool restartRequested;   // no MiniportResetEx and HangDetectionOptions::restartWithoutResetHandler
+  // HangDetectionOptions::restartWithoutResetHandler and either no MiniportResetEx or a
+  // reset that never completed ("reset-timeout")
+  bool restartRequested;
 };
 
 class AdapterTraffic {
@@ -107,8 +125,12 @@ class AdapterTraffic {
   // --- the lifecycle code (PASSIVE_LEVEL, PnP worker) -----------------------------------
   virtual void onRunning() = 0;       // Restarting -> Running done: sends may reach the miniport
   virtual void onPausing() = 0;       // Running -> Pausing: new sends are refused
-  virtual void waitQuiescent() = 0;   // blocks until no send held and no receive outstanding
-  virtual void onHalting() = 0;       // before MiniportHaltEx: stops hang detection, fails OIDs
+  // Blocks until no send is held (or HangDetectionOptions::pauseDrainMs passed), no receive
+  // is outstanding and no NDIS call into the miniport's data-path handlers is in progress.
+  virtual void waitQuiescent() = 0;
+  // Before MiniportHaltEx: stops hang detection, fails queued OIDs, waits for the data-path
+  // calls in progress (a request or cancel reaching a Paused adapter) to return.
+  virtual void onHalting() = 0;
   virtual void onSurpriseRemoved() = 0;
   // OID_PNP_QUERY_POWER then OID_PNP_SET_POWER to the miniport for a device power change
   // (power-management-for-wdm-lower-edge.md), while the adapter is Paused.
@@ -142,6 +164,13 @@ class AdapterTraffic {
   // An OID request NDIS itself issues and waits for at PASSIVE_LEVEL (reset replay, power):
   // queued behind bindings' requests like any other, never answered from NDIS's own data.
   virtual NDIS_STATUS requestSync(NDIS_OID_REQUEST& request) = 0;
+  // PASSIVE_LEVEL. A reset the host asks for (`ndishost reset`), done exactly as after a
+  // detected hang: NDIS_STATUS_RESET_START, MiniportResetEx, waiting for
+  // NdisMResetComplete if it pends, the addressing replay after an AddressingReset,
+  // NDIS_STATUS_RESET_END. Returns the reset's status; NDIS_STATUS_NOT_SUPPORTED for a
+  // miniport without MiniportResetEx; NDIS_STATUS_ADAPTER_REMOVED once the adapter halts.
+  // Resets never overlap: one detected meanwhile waits for this one.
+  virtual NDIS_STATUS resetFromHost() = 0;
 };
 
 std::unique_ptr<AdapterTraffic> makeAdapterTraffic(Adapter& adapter);

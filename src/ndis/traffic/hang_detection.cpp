@@ -12,7 +12,9 @@
 // Then: NDIS_STATUS_RESET_START to the bindings, MiniportResetEx (synchronous, or PENDING
 // and NdisMResetComplete), the bindings' packet filter, lookahead and multicast list sent
 // again when AddressingReset is TRUE, NDIS_STATUS_RESET_END. A miniport without
-// MiniportResetEx is reported (log, counter, hang handler) and left to the host's policy.
+// MiniportResetEx is reported (log, counter, hang handler) and left to the host's policy,
+// and so is one whose pended reset has not completed after resetChecks periods
+// ("reset-timeout"; NDIS keeps waiting for it until the adapter is halted).
 #include <algorithm>
 #include <cstring>
 
@@ -179,6 +181,8 @@ void AdapterTrafficImpl::checkForHang() {
     nt::logger("ndis").warn("{}: the miniport stopped responding ({}{}); resetting it", adapter_.describe(),
                             event.reason, event.oid != 0 ? fmt::format(", OID {:#010x}", event.oid) : "");
     reset(event);
+    std::lock_guard guard(lock_);
+    if (halting_) return;  // the halt ended a reset that never completed: nothing left to tell
   } else {
     nt::logger("ndis").error("{}: the miniport stopped responding ({}{}) and has no MiniportResetEx; {}",
                              adapter_.describe(), event.reason,
@@ -188,15 +192,23 @@ void AdapterTrafficImpl::checkForHang() {
   if (handler) handler(event);
 }
 
-// PASSIVE_LEVEL, on the hang-check worker.
-void AdapterTrafficImpl::reset(const HangEvent& event) {
+// PASSIVE_LEVEL.
+NDIS_STATUS AdapterTrafficImpl::resetFromHost() {
+  if (driver_.characteristics().ResetHandlerEx == nullptr) return NDIS_STATUS_NOT_SUPPORTED;
+  nt::logger("ndis").info("{}: reset requested by the host", adapter_.describe());
+  return reset(HangEvent{"host-request", 0, true, false});
+}
+
+// PASSIVE_LEVEL, on the hang-check worker or the host's thread (resetFromHost).
+NDIS_STATUS AdapterTrafficImpl::reset(const HangEvent& event) {
   (void)event;
+  std::lock_guard gate(resetGate_);
   // Cleared before halting_ is looked at: stopHangTimer sets halting_ first and the event
   // after, so either this sees halting_ or the wait below sees the event.
   KeClearEvent(&resetDone_);
   {
     std::lock_guard guard(lock_);
-    if (halting_) return;
+    if (halting_) return NDIS_STATUS_ADAPTER_REMOVED;
     resetting_ = true;
     resetPending_ = false;
     resetCompleted_ = false;
@@ -216,11 +228,11 @@ void AdapterTrafficImpl::reset(const HangEvent& event) {
     }
   }
   if (status == NDIS_STATUS_PENDING) {
-    if (!completedEarly) KeWaitForSingleObject(&resetDone_, Executive, KernelMode, FALSE, nullptr);
+    if (!completedEarly) waitForResetComplete();
     std::lock_guard guard(lock_);
     if (!resetCompleted_) {  // halting gave up waiting
       resetting_ = false;
-      return;
+      return NDIS_STATUS_ADAPTER_REMOVED;
     }
     status = resetStatus_;
     addressingReset = resetAddressing_ ? TRUE : FALSE;
@@ -234,6 +246,38 @@ void AdapterTrafficImpl::reset(const HangEvent& event) {
     resetPending_ = false;
   }
   indicateNdisStatus(NDIS_STATUS_RESET_END, &status, sizeof status);
+  return status;
+}
+
+// PASSIVE_LEVEL, on the hang-check worker: waits for NdisMResetComplete (or the halt giving
+// up). A miniport that lets resetChecks periods pass is reported once, then waited for still:
+// NDIS cannot take the adapter back from a reset in progress, only the host can (restart).
+void AdapterTrafficImpl::waitForResetComplete() {
+  std::uint32_t checks;
+  {
+    std::lock_guard guard(lock_);
+    checks = hangOptions_.resetChecks;
+  }
+  if (checks != 0) {
+    LARGE_INTEGER timeout;
+    timeout.QuadPart = -static_cast<LONGLONG>(checkPeriodMs()) * checks * 10000;
+    NTSTATUS waited = KeWaitForSingleObject(&resetDone_, Executive, KernelMode, FALSE, &timeout);
+    if (waited != STATUS_TIMEOUT) return;
+    HangEvent event{"reset-timeout", 0, true, false};
+    std::function<void(const HangEvent&)> handler;
+    {
+      std::lock_guard guard(lock_);
+      ++counters_.resetsOverdue;
+      event.restartRequested = hangOptions_.restartWithoutResetHandler;
+      handler = hangHandler_;
+    }
+    nt::logger("ndis").error("{}: MiniportResetEx pended and NdisMResetComplete has not come after {} checks; the "
+                             "adapter stays in reset{}",
+                             adapter_.describe(), checks,
+                             event.restartRequested ? ", asking the host to restart it" : " (reported only)");
+    if (handler) handler(event);
+  }
+  KeWaitForSingleObject(&resetDone_, Executive, KernelMode, FALSE, nullptr);
 }
 
 // IRQL <= DISPATCH_LEVEL. NdisMResetComplete for a MiniportResetEx that returned PENDING.
@@ -255,7 +299,7 @@ void AdapterTrafficImpl::resetComplete(NDIS_STATUS status, BOOLEAN addressingRes
     KeSetEvent(&resetDone_, IO_NO_INCREMENT, FALSE);
     return;
   }
-  violation(twice ? "ndis.reset-complete-twice" : "ndis.reset-not-pending", kSubcodeResetComplete, nullptr,
+  violation(twice ? "ndis.reset-complete-twice" : "ndis.reset-not-pending", NdisBugSubcode::ResetComplete, nullptr,
             static_cast<ULONG>(status), caller,
             twice ? "NdisMResetComplete called twice for one reset; ignored"
                   : "NdisMResetComplete without a reset in progress (NDIS did not call MiniportResetEx); ignored");

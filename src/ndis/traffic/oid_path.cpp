@@ -165,7 +165,8 @@ NDIS_STATUS AdapterTrafficImpl::pumpOids(PNDIS_OID_REQUEST own) {
     PNDIS_OID_REQUEST request;
     {
       std::lock_guard guard(lock_);
-      if (oidCurrent_ != nullptr || oidHead_ == nullptr) return ownStatus;
+      // Once halting, what is still queued is failed by failQueuedOids, not handed down.
+      if (oidCurrent_ != nullptr || oidHead_ == nullptr || halting_) return ownStatus;
       request = oidHead_;
       OidBookkeeping book = bookOf(*request);
       oidHead_ = book.next;
@@ -177,10 +178,12 @@ NDIS_STATUS AdapterTrafficImpl::pumpOids(PNDIS_OID_REQUEST own) {
       oidCurrentReturned_ = false;
       oidCurrentCompletedEarly_ = false;
       ++counters_.oidRequests;
+      beginCallLocked();
     }
     traceOid(adapter_, fmt::format("MiniportOidRequest(type {}, OID {:#010x})", static_cast<int>(request->RequestType),
                                    request->DATA.Oid));
     NDIS_STATUS status = driver_.characteristics().OidRequestHandler(adapter_.miniportAdapterContext(), request);
+    endCall();
     bool finished = true;
     bool completedTwice = false;
     {
@@ -198,7 +201,7 @@ NDIS_STATUS AdapterTrafficImpl::pumpOids(PNDIS_OID_REQUEST own) {
       if (finished) oidCurrent_ = nullptr;
     }
     if (completedTwice) {
-      violation("ndis.oid-complete-twice", kSubcodeOidComplete, request, request->DATA.Oid,
+      violation("ndis.oid-complete-twice", NdisBugSubcode::OidComplete, request, request->DATA.Oid,
                 reinterpret_cast<const void*>(driver_.characteristics().OidRequestHandler),
                 fmt::format("MiniportOidRequest returned {:#x} for OID {:#010x} after calling NdisMOidRequestComplete "
                             "for it; the returned status is used",
@@ -269,7 +272,7 @@ void AdapterTrafficImpl::rememberAddressing(UpperBinding* binding, const NDIS_OI
 // IRQL <= DISPATCH_LEVEL. NdisMOidRequestComplete for the request at the miniport.
 void AdapterTrafficImpl::oidRequestComplete(PNDIS_OID_REQUEST request, NDIS_STATUS status, const void* caller) {
   if (status == NDIS_STATUS_PENDING) {
-    violation("ndis.oid-complete-pending", kSubcodeOidComplete, request, static_cast<ULONG>(status), caller,
+    violation("ndis.oid-complete-pending", NdisBugSubcode::OidComplete, request, static_cast<ULONG>(status), caller,
               "NdisMOidRequestComplete with NDIS_STATUS_PENDING; ignored (the request stays outstanding)");
     return;
   }
@@ -296,12 +299,12 @@ void AdapterTrafficImpl::oidRequestComplete(PNDIS_OID_REQUEST request, NDIS_STAT
     case Outcome::Early:
       return;  // MiniportOidRequest has not returned yet; pumpOids finishes it
     case Outcome::Twice:
-      violation("ndis.oid-complete-twice", kSubcodeOidComplete, request, 0, caller,
+      violation("ndis.oid-complete-twice", NdisBugSubcode::OidComplete, request, 0, caller,
                 fmt::format("NdisMOidRequestComplete for request {} that was already completed; ignored",
                             static_cast<void*>(request)));
       return;
     case Outcome::NotPending:
-      violation("ndis.oid-not-pending", kSubcodeOidComplete, request, 0, caller,
+      violation("ndis.oid-not-pending", NdisBugSubcode::OidComplete, request, 0, caller,
                 fmt::format("NdisMOidRequestComplete for request {}, which NDIS did not pass to MiniportOidRequest "
                             "or which the miniport did not pend; ignored",
                             static_cast<void*>(request)));
@@ -337,15 +340,19 @@ void AdapterTrafficImpl::cancelOidRequest(UpperBinding& binding, PVOID requestId
       break;
     }
     if (dequeued == nullptr && oidCurrent_ != nullptr && bookOf(*oidCurrent_).binding == &binding &&
-        oidCurrent_->RequestId == requestId)
+        oidCurrent_->RequestId == requestId && !halting_)
       atMiniport = true;
+    if (atMiniport && driver_.characteristics().CancelOidRequestHandler != nullptr) beginCallLocked();
   }
   if (dequeued != nullptr) {
     finishOid(dequeued, NDIS_STATUS_REQUEST_ABORTED, true);
     return;
   }
   MINIPORT_CANCEL_OID_REQUEST_HANDLER cancel = driver_.characteristics().CancelOidRequestHandler;
-  if (atMiniport && cancel != nullptr) cancel(adapter_.miniportAdapterContext(), requestId);
+  if (atMiniport && cancel != nullptr) {
+    cancel(adapter_.miniportAdapterContext(), requestId);
+    endCall();
+  }
 }
 
 void AdapterTrafficImpl::failQueuedOids(NDIS_STATUS status) {

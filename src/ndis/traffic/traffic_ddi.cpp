@@ -72,7 +72,7 @@ extern "C" VOID NTAPI NdisMIndicateStatusEx(NDIS_HANDLE MiniportAdapterHandle, P
   AdapterTrafficImpl* traffic = trafficFor(MiniportAdapterHandle, "NdisMIndicateStatusEx", caller);
   if (traffic == nullptr) return;
   if (StatusIndication == nullptr) {
-    reportNdisViolation("ndis.status-bad-header", kSubcodeStatusIndication, nullptr, 0, caller,
+    reportNdisViolation("ndis.status-bad-header", NdisBugSubcode::StatusIndication, nullptr, 0, caller,
                         "NdisMIndicateStatusEx: StatusIndication is NULL");
     return;
   }

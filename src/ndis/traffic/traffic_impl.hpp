@@ -32,18 +32,6 @@ class MiniportDriver;
 
 namespace traffic {
 
-// BUGCODE_NDIS_DRIVER parameter 1 values for the traffic rules (ndishost's numbering,
-// continuing ndis_rules.hpp's; p2 the NBL/request/indication, p3 a detail value; the
-// report's text names the adapter; see docs/CHECKS.md).
-inline constexpr NdisBugSubcode kSubcodeNblNotOwned = static_cast<NdisBugSubcode>(0x20);
-inline constexpr NdisBugSubcode kSubcodeNblCompleteTwice = static_cast<NdisBugSubcode>(0x21);
-inline constexpr NdisBugSubcode kSubcodeReceiveState = static_cast<NdisBugSubcode>(0x22);
-inline constexpr NdisBugSubcode kSubcodeReceiveFlags = static_cast<NdisBugSubcode>(0x23);
-inline constexpr NdisBugSubcode kSubcodeOidComplete = static_cast<NdisBugSubcode>(0x24);
-inline constexpr NdisBugSubcode kSubcodeStatusIndication = static_cast<NdisBugSubcode>(0x25);
-inline constexpr NdisBugSubcode kSubcodeResetComplete = static_cast<NdisBugSubcode>(0x26);
-inline constexpr NdisBugSubcode kSubcodeReturnNotIndicated = static_cast<NdisBugSubcode>(0x27);
-
 // What NDIS keeps in NDIS_OID_REQUEST.NdisReserved while a request is in its hands.
 struct OidBookkeeping {
   const void* marker;          // &AdapterTrafficImpl::oidQueuedMarker_ / oidCompletedMarker_
@@ -102,6 +90,7 @@ class AdapterTrafficImpl final : public AdapterTraffic {
   void setHangHandler(std::function<void(const HangEvent&)> handler) override;
   std::uint32_t checkPeriodMs() const override;
   NDIS_STATUS requestSync(NDIS_OID_REQUEST& request) override;
+  NDIS_STATUS resetFromHost() override;
 
   // The miniport-side DDIs (traffic_ddi.cpp validated the handle and IRQL).
   void sendComplete(PNET_BUFFER_LIST nbls, ULONG flags, const void* caller);
@@ -119,8 +108,28 @@ class AdapterTrafficImpl final : public AdapterTraffic {
 
   // --- sends / receives (adapter_traffic.cpp) ---
   void completeRefused(UpperBinding& binding, PNET_BUFFER_LIST nbls, NDIS_STATUS status);
-  void signalIfQuiescent();
-  bool quiescentLocked() const { return sendsHeld_ == 0 && sendsDelivering_ == 0 && receivesHeld_ == 0; }
+  // Wakes waitQuiescent/onHalting when `wake` was decided under lock_ with wakesInFlight_ raised.
+  void wakeWaiters();
+  // PASSIVE_LEVEL. Waits until done() holds (checked under lock_); with a non-zero
+  // `limitMs`, gives up once only held sends are left and that time passed (false).
+  bool waitUntil(bool (AdapterTrafficImpl::*done)() const, std::uint32_t limitMs);
+  bool nothingInProgressLocked() const { return callsInProgress_ == 0 && sendsDelivering_ == 0; }
+  // Only a pause (quiescing_) or a halt waits on quiescent_; both raise their flag under
+  // lock_ before they first look at the counts, so a running adapter's sends and
+  // completions never pay for a KeSetEvent.
+  bool wakeWantedLocked() const { return quiescing_ || halting_; }
+  bool quiescentLocked() const {
+    return sendsHeld_ == 0 && sendsDelivering_ == 0 && receivesHeld_ == 0 && callsInProgress_ == 0;
+  }
+  // Only the sends the miniport holds are left (what pauseDrainMs bounds).
+  bool onlyHeldSendsLeftLocked() const {
+    return sendsDelivering_ == 0 && receivesHeld_ == 0 && callsInProgress_ == 0;
+  }
+  // A call NDIS makes into the miniport (or to the bindings on the miniport's behalf) on the
+  // data path is outstanding from the moment NDIS decides to make it until it returns:
+  // pause waits for it and halt does not free the adapter under it. begin under lock_.
+  void beginCallLocked() { ++callsInProgress_; }
+  void endCall();
   void returnToMiniport(PNET_BUFFER_LIST nbls);
   bool bindingAttachedLocked(const UpperBinding* binding) const;
   void violation(std::string_view rule, NdisBugSubcode subcode, const void* object, std::uint64_t detail,
@@ -143,7 +152,9 @@ class AdapterTrafficImpl final : public AdapterTraffic {
   static VOID NTAPI hangTimerDpc(PKDPC dpc, PVOID context, PVOID arg1, PVOID arg2);
   static VOID NTAPI hangWorker(PVOID context);
   void checkForHang();
-  void reset(const HangEvent& event);
+  // Returns the reset's status (NDIS_STATUS_ADAPTER_REMOVED when halting ended it).
+  NDIS_STATUS reset(const HangEvent& event);
+  void waitForResetComplete();
   void replayAddressing();
   void indicateNdisStatus(NDIS_STATUS code, PVOID buffer, ULONG size);
 
@@ -161,10 +172,14 @@ class AdapterTrafficImpl final : public AdapterTraffic {
   std::size_t sendsHeld_ = 0;
   std::size_t sendsDelivering_ = 0;
   std::size_t receivesHeld_ = 0;
+  std::size_t callsInProgress_ = 0;  // beginCallLocked/endCall
+  // Wakes of quiescent_ decided under lock_ and not yet done: the waiters' last step waits
+  // for none to be left, so no KeSetEvent touches an adapter its pause or halt let go.
+  std::atomic<int> wakesInFlight_{0};
   TrafficCounters counters_;
   char completedMarker_ = 0;
   char receiveMarker_ = 0;
-  KEVENT quiescent_;  // set whenever quiescentLocked() may have become true
+  KEVENT quiescent_;  // set whenever a count above dropped while a pause or halt may be waiting
 
   // OIDs
   char oidQueuedMarker_ = 0;
@@ -199,6 +214,7 @@ class AdapterTrafficImpl final : public AdapterTraffic {
   bool hangWorkQueued_ = false;  // under lock_
   KEVENT hangWorkIdle_;
   KEVENT resetDone_;
+  std::mutex resetGate_;  // one reset at a time: the hang worker's or the host's
   NDIS_STATUS resetStatus_ = NDIS_STATUS_SUCCESS;
   bool resetAddressing_ = false;
   bool resetPending_ = false;    // MiniportResetEx returned PENDING, NdisMResetComplete not yet

@@ -28,4 +28,10 @@ std::vector<PendingKernelCallback> pendingKernelCallbacks() {
   return found;
 }
 
+void drainDpcs() {
+  if (currentKernel() == nullptr) return;
+  if (KeGetCurrentIrql() != PASSIVE_LEVEL) return;
+  KeFlushQueuedDpcs();
+}
+
 }  // namespace ndishost::nt::ke

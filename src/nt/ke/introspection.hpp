@@ -21,4 +21,10 @@ struct PendingKernelCallback {
 // without a runtime.
 std::vector<PendingKernelCallback> pendingKernelCallbacks();
 
+// Waits until every DPC queued or running at the call has finished (KeFlushQueuedDpcs), so
+// that a DPC of another component -- the USB bus's completion DPC calling a completion
+// routine -- is not still executing code of an image about to be unmapped. Does nothing
+// without a runtime or above PASSIVE_LEVEL (where waiting is not allowed).
+void drainDpcs();
+
 }  // namespace ndishost::nt::ke

@@ -7,6 +7,7 @@
 
 #include "nt/pnp/driver_loader.hpp"
 #include "nt/pnp/elf_imports.hpp"
+#include "nt/ke/introspection.hpp"
 #include "nt/pnp/pending_callbacks.hpp"
 #include "nt/pnp/symbolize.hpp"
 #include "nt/support/ledger.hpp"
@@ -233,7 +234,12 @@ LeakReport LoadedDriver::unload() {
 
   // A callback still armed in the image would jump into unmapped memory: keep it mapped.
   report.imageKeptMapped = !report.callbacks.empty();
-  if (!report.imageKeptMapped) dlclose(handle_);
+  if (!report.imageKeptMapped) {
+    // The driver's own callbacks are gone, but a DPC of another component (the USB bus
+    // completing an IRP) may be running the driver's completion routine right now.
+    ke::drainDpcs();
+    dlclose(handle_);
+  }
   handle_ = nullptr;
   registration_.reset();
   if (!report.resources.empty()) retireImage(image_);

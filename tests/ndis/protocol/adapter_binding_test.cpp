@@ -32,6 +32,7 @@ struct TrafTest {
   BOOLEAN (*indicate)(const UCHAR*, ULONG, ULONG, ULONG, ULONG, BOOLEAN) = nullptr;
   BOOLEAN (*completePendingOid)(NDIS_STATUS) = nullptr;
   void (*indicateLinkState)(NDIS_MEDIA_CONNECT_STATE, ULONG64, BOOLEAN) = nullptr;
+  LONG (*completeHeldSends)(NDIS_STATUS) = nullptr;
 
   static TrafTest& get() {
     static TrafTest image = [] {
@@ -42,8 +43,9 @@ struct TrafTest {
       t.indicate = reinterpret_cast<decltype(t.indicate)>(dlsym(t.handle, "TrafTestIndicate"));
       t.completePendingOid = reinterpret_cast<decltype(t.completePendingOid)>(dlsym(t.handle, "TrafTestCompletePendingOid"));
       t.indicateLinkState = reinterpret_cast<decltype(t.indicateLinkState)>(dlsym(t.handle, "TrafTestIndicateLinkState"));
+      t.completeHeldSends = reinterpret_cast<decltype(t.completeHeldSends)>(dlsym(t.handle, "TrafTestCompleteHeldSends"));
       if (t.control == nullptr || t.indicate == nullptr || t.completePendingOid == nullptr ||
-          t.indicateLinkState == nullptr)
+          t.indicateLinkState == nullptr || t.completeHeldSends == nullptr)
         throw std::runtime_error("traftest exports missing");
       return t;
     }();
@@ -144,6 +146,29 @@ TEST(AdapterBindingTest, TheTestProtocolBindsToAMiniportAndMovesFramesOidsAndSta
   EXPECT_GE(b.statusIndications, 1);
   EXPECT_EQ(b.lastStatusCode, NDIS_STATUS_LINK_STATE);
   EXPECT_EQ(b.statusConnectState, MediaConnectStateDisconnected);
+
+  // Cancel by cancel ID: NdisCancelSendNetBufferLists reaches MiniportCancelSend with the ID
+  // the protocol set; the miniport completes that NBL (NDIS_STATUS_SEND_ABORTED) to
+  // ProtocolSendNetBufferListsComplete and keeps the other one.
+  traftest.control->SendMode = TrafTestSendHold;
+  PVOID first = TpMakeCancelId(1);
+  PVOID second = TpMakeCancelId(2);
+  EXPECT_EQ(reinterpret_cast<ULONG_PTR>(first) >> ((sizeof(ULONG_PTR) - 1) * 8),
+            reinterpret_cast<ULONG_PTR>(second) >> ((sizeof(ULONG_PTR) - 1) * 8));
+  int completesBefore = b.sendCompletes;
+  ASSERT_EQ(TpSendFrameWithCancelId(&b, out.data(), static_cast<ULONG>(out.size()), first), NDIS_STATUS_SUCCESS);
+  ASSERT_EQ(TpSendFrameWithCancelId(&b, out.data(), static_cast<ULONG>(out.size()), second), NDIS_STATUS_SUCCESS);
+  EXPECT_EQ(traftest.control->HeldSends, 2);
+  TpCancelSends(&b, first);
+  EXPECT_EQ(traftest.control->CancelSendCalls, 1);
+  EXPECT_EQ(traftest.control->HeldSends, 1);
+  EXPECT_EQ(b.sendCompletes, completesBefore + 1);
+  EXPECT_EQ(b.lastSendStatus, NDIS_STATUS_SEND_ABORTED);
+  EXPECT_EQ(traftest.completeHeldSends(NDIS_STATUS_SUCCESS), 1);
+  EXPECT_EQ(b.sendCompletes, completesBefore + 2);
+  EXPECT_EQ(b.lastSendStatus, NDIS_STATUS_SUCCESS);
+  EXPECT_EQ(adapter->traffic().counters().sendCancels, 1u);
+  traftest.control->SendMode = TrafTestSendLoopback;
 
   // Removing the device pauses the binding, then unbinds it before MiniportHaltEx.
   auto removed = bed->remove(nic);

@@ -363,6 +363,26 @@ static PNET_BUFFER_LIST TpMakeSendNbl(struct TpBinding *b, const UCHAR *frame, U
   return nbl;
 }
 
+NDIS_STATUS TpSendFrameWithCancelId(struct TpBinding *b, const UCHAR *frame, ULONG length, PVOID cancelId) {
+  PNET_BUFFER_LIST nbl = TpMakeSendNbl(b, frame, length);
+  if (nbl == NULL) return NDIS_STATUS_RESOURCES;
+  NDIS_SET_NET_BUFFER_LIST_CANCEL_ID(nbl, cancelId);
+  InterlockedIncrement(&b->sendsOutstanding);
+  NdisSendNetBufferLists(b->bindingHandle, nbl, NDIS_DEFAULT_PORT_NUMBER, 0);
+  return NDIS_STATUS_SUCCESS;
+}
+
+VOID TpCancelSends(struct TpBinding *b, PVOID cancelId) { NdisCancelSendNetBufferLists(b->bindingHandle, cancelId); }
+
+PVOID TpMakeCancelId(ULONG_PTR lowBits) {
+  /* One partial ID for the protocol's life: the high byte tells its IDs from other drivers'. */
+  static LONG generated = -1;
+  ULONG_PTR partial;
+  if (generated < 0) generated = NdisGeneratePartialCancelId();
+  partial = (ULONG_PTR)generated << ((sizeof(ULONG_PTR) - 1) * 8);
+  return (PVOID)(partial | (lowBits & (((ULONG_PTR)1 << ((sizeof(ULONG_PTR) - 1) * 8)) - 1)));
+}
+
 NDIS_STATUS TpSendFrames(struct TpBinding *b, const UCHAR *frame, ULONG length, ULONG count, ULONG sendFlags) {
   PNET_BUFFER_LIST head = NULL, tail = NULL;
   ULONG i;

@@ -98,6 +98,13 @@ void TpFillCharacteristics(PNDIS_PROTOCOL_DRIVER_CHARACTERISTICS Characteristics
 
 /* Sends `count` NBLs, each one frame copied from `frame`, in one NdisSendNetBufferLists. */
 NDIS_STATUS TpSendFrames(struct TpBinding *Binding, const UCHAR *Frame, ULONG Length, ULONG Count, ULONG SendFlags);
+/* Sends one frame whose NBL carries CancelId (NDIS_SET_NET_BUFFER_LIST_CANCEL_ID). */
+NDIS_STATUS TpSendFrameWithCancelId(struct TpBinding *Binding, const UCHAR *Frame, ULONG Length, PVOID CancelId);
+/* NdisCancelSendNetBufferLists(Binding, CancelId). */
+VOID TpCancelSends(struct TpBinding *Binding, PVOID CancelId);
+/* A cancel ID whose high byte is the protocol's NdisGeneratePartialCancelId value (asked
+ * once), as the page asks. Test thread only. */
+PVOID TpMakeCancelId(ULONG_PTR LowBits);
 /* Sends with SourceHandle left NULL (a protocol bug). */
 NDIS_STATUS TpSendFrameWithoutSourceHandle(struct TpBinding *Binding, const UCHAR *Frame, ULONG Length);
 /* Queries or sets `Oid` with the binding's request; returns NdisOidRequest's status. */

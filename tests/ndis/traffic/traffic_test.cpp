@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "ndis/traffic/adapter_traffic.hpp"
+#include "ndis/core/ndis_rules.hpp"
 #include "traftest_control.h"
 
 using namespace ndishost;
@@ -421,6 +422,79 @@ TEST_F(TrafficTest, PauseRefusesNewSendsAndWaitsForHeldOnes) {
   finish();
 }
 
+// The miniport completed every NBL inside MiniportSendNetBufferLists (nothing is held) but
+// the handler has not returned: the pause waits for the call itself, so the adapter cannot be
+// powered down, halted or freed under a running send handler.
+TEST_F(TrafficTest, PauseWaitsForASendHandlerStillRunning) {
+  start();
+  control.SendMode = TrafTestSendBlock;
+  PNET_BUFFER_LIST nbl = frames->make(ethernetFrame(7, 80));
+  std::thread sender([&] { traffic().send(*binding, nbl, 0, 0); });
+  ASSERT_TRUE(waitFor([&] { return __atomic_load_n(&control.SendBlocked, __ATOMIC_ACQUIRE) == 1; }));
+  EXPECT_EQ(binding->sizeOf(binding->completions), 1u);
+  EXPECT_EQ(traffic().sendsHeld(), 0u);
+
+  std::atomic<bool> poweredDown{false};
+  std::thread power([&] {
+    EXPECT_EQ(bed->setDevicePower(nic, PowerDeviceD3), STATUS_SUCCESS);
+    poweredDown = true;
+  });
+  // MiniportPause returned (Paused), but NDIS's pause is not over while the handler runs:
+  // no power OIDs yet, the power IRP not done.
+  ASSERT_TRUE(waitFor([&] { return adapter->state() == AdapterState::Paused; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_FALSE(poweredDown.load());
+  EXPECT_EQ(events(), "");
+
+  __atomic_store_n(&control.SendRelease, 1, __ATOMIC_RELEASE);
+  sender.join();
+  power.join();
+  EXPECT_TRUE(poweredDown.load());
+  EXPECT_EQ(events(), "QW");
+  EXPECT_EQ(control.PowerState, NdisDeviceStateD3);
+  control.SendMode = TrafTestSendComplete;
+  ASSERT_EQ(bed->setDevicePower(nic, PowerDeviceD0), STATUS_SUCCESS);
+  ASSERT_TRUE(bed->waitForState(nic, AdapterState::Running));
+  finish();
+}
+
+// A miniport that completes its pause while it still holds sends breaks "Pausing an Adapter";
+// with a pause drain time set, NDIS stops waiting for them, and the halt that follows is
+// reported (ndis.halt-outstanding, p3 = the sends held) instead of hanging the removal.
+TEST_F(TrafficTest, HaltWithSendsTheMiniportStillHoldsIsReported) {
+  nt::RecordViolationsScope violations;
+  start();
+  HangDetectionOptions options;
+  options.pauseDrainMs = 100;
+  traffic().setHangDetectionOptions(options);
+  control.SendMode = TrafTestSendHold;
+  PNET_BUFFER_LIST a = frames->make(ethernetFrame(1, 50));
+  PNET_BUFFER_LIST b = frames->make(ethernetFrame(2, 50));
+  a->Next = b;
+  traffic().send(*binding, a, 0, 0);
+  EXPECT_EQ(traffic().sendsHeld(), 2u);
+
+  traffic().detach(*binding);
+  auto removed = bed->remove(nic);
+  EXPECT_TRUE(removed.removed);
+  adapter = nullptr;
+  auto recorded = violations.take();
+  const nt::Violation* halt = nullptr;
+  for (const auto& v : recorded)
+    if (v.rule == "ndis.halt-outstanding") halt = &v;
+  ASSERT_NE(halt, nullptr);
+  EXPECT_EQ(halt->code, nt::bugcheck::BugcodeNdisDriver);
+  EXPECT_EQ(halt->parameters[0], static_cast<std::uint64_t>(NdisBugSubcode::HaltWithOutstanding));
+  EXPECT_EQ(halt->parameters[2], 2u);
+  EXPECT_EQ(recorded.size(), 1u);
+  // The miniport was halted all the same and never completed them.
+  EXPECT_EQ(control.Adapters, 0);
+  EXPECT_EQ(binding->sizeOf(binding->completions), 0u);
+  binding.reset();
+  frames.reset();
+  for (const auto& report : bed->shutdown()) ADD_FAILURE() << report.format();
+}
+
 TEST_F(TrafficTest, CancelSendByCancelId) {
   start();
   control.SendMode = TrafTestSendHold;
@@ -703,6 +777,53 @@ TEST_F(TrafficTest, StuckOidIsDetectedAndPendedResetCompletes) {
   finish();
 }
 
+// A miniport that never completes anything, not even its pended reset: NDIS reports it (log,
+// counter, hang handler "reset-timeout"), keeps it in reset (requests fail with
+// NDIS_STATUS_RESET_IN_PROGRESS, sends are refused), and the adapter can still be removed.
+TEST_F(TrafficTest, ResetThatNeverCompletesIsReportedAndTheAdapterStillGoes) {
+  control.NeverCompleteReset = TRUE;
+  start(/*deterministic=*/true);
+  HangDetectionOptions options;
+  options.restartWithoutResetHandler = true;
+  options.resetChecks = 2;
+  traffic().setHangDetectionOptions(options);
+  std::vector<std::string> reasons;
+  std::vector<bool> restarts;
+  traffic().setHangHandler([&](const HangEvent& event) {
+    reasons.emplace_back(event.reason);
+    restarts.push_back(event.restartRequested);
+  });
+  control.OidMode = TrafTestOidHold;
+  ULONG filter = NDIS_PACKET_TYPE_DIRECTED;
+  NDIS_OID_REQUEST r = makeRequest(NdisRequestSetInformation, OID_GEN_CURRENT_PACKET_FILTER, &filter, sizeof filter);
+  EXPECT_EQ(traffic().oidRequest(*binding, &r), NDIS_STATUS_PENDING);
+  letVirtualTimePass(9000);  // > two 4 s periods: the OID time-out, MiniportResetEx pends
+  EXPECT_EQ(control.ResetCalls, 1);
+  EXPECT_EQ(events(), "SX");
+  EXPECT_TRUE(reasons.empty());  // the hang handler runs once the reset is over or overdue
+  letVirtualTimePass(8500);      // two more periods without NdisMResetComplete
+  ASSERT_EQ(reasons.size(), 1u);
+  EXPECT_EQ(reasons[0], "reset-timeout");
+  EXPECT_TRUE(restarts[0]);
+  TrafficCounters c = traffic().counters();
+  EXPECT_EQ(c.resetsOverdue, 1u);
+  EXPECT_EQ(c.resets, 1u);
+  // Still in reset: nothing reaches the wedged miniport.
+  ULONG lookahead = 256;
+  NDIS_OID_REQUEST l = makeRequest(NdisRequestSetInformation, OID_GEN_CURRENT_LOOKAHEAD, &lookahead, sizeof lookahead);
+  EXPECT_EQ(traffic().oidRequest(*binding, &l), NDIS_STATUS_RESET_IN_PROGRESS);
+  traffic().send(*binding, frames->make(ethernetFrame(3, 40)), 0, 0);
+  ASSERT_EQ(binding->sizeOf(binding->completions), 1u);
+  EXPECT_EQ(binding->completions[0].second, NDIS_STATUS_RESET_IN_PROGRESS);
+  letVirtualTimePass(20000);
+  EXPECT_EQ(control.ResetCalls, 1);  // no second reset while one is outstanding
+  EXPECT_EQ(reasons.size(), 1u);
+  // Removal: the halt ends NDIS's wait for the reset; the miniport is halted and unloads.
+  traffic().setHangHandler({});
+  finish();
+  EXPECT_EQ(reasons.size(), 1u);
+}
+
 TEST_F(TrafficTest, CheckForHangExDecidesWhenGiven) {
   control.RegisterCheckForHang = TRUE;
   control.CheckForHangTimeInSeconds = 0;  // 0 -> 2 s
@@ -748,6 +869,33 @@ TEST_F(TrafficTest, HangWithoutResetHandlerIsReported) {
   EXPECT_EQ(control.ResetCalls, 0);
   EXPECT_EQ(image().completeHeldSends(NDIS_STATUS_SUCCESS), 1);
   traffic().setHangHandler({});
+  finish();
+}
+
+TEST_F(TrafficTest, HostRequestedResetRunsLikeADetectedOne) {
+  start();
+  EXPECT_EQ(setUlong(OID_GEN_CURRENT_PACKET_FILTER, NDIS_PACKET_TYPE_DIRECTED), NDIS_STATUS_SUCCESS);
+  EXPECT_EQ(traffic().resetFromHost(), NDIS_STATUS_SUCCESS);
+  EXPECT_EQ(control.ResetCalls, 1);
+  // RESET_START, MiniportResetEx, the packet filter replayed (AddressingReset), RESET_END.
+  EXPECT_EQ(events(), "FSXFE");
+  EXPECT_EQ(binding->resetEndStatus, NDIS_STATUS_SUCCESS);
+  TrafficCounters c = traffic().counters();
+  EXPECT_EQ(c.resets, 1u);
+  EXPECT_EQ(c.hangsDetected, 0u);  // asked for, not detected
+  // The adapter still moves frames.
+  control.SendMode = TrafTestSendComplete;
+  traffic().send(*binding, frames->make(ethernetFrame(3, 64)), 0, 0);
+  EXPECT_EQ(binding->sizeOf(binding->completions), 1u);
+  finish();
+}
+
+TEST_F(TrafficTest, HostRequestedResetOfAMiniportWithoutResetHandlerIsNotSupported) {
+  control.RegisterReset = FALSE;
+  start();
+  EXPECT_EQ(traffic().resetFromHost(), NDIS_STATUS_NOT_SUPPORTED);
+  EXPECT_EQ(control.ResetCalls, 0);
+  EXPECT_EQ(traffic().counters().resets, 0u);
   finish();
 }
 

@@ -412,6 +412,16 @@ VOID TrafTestSendNetBufferLists(NDIS_HANDLE MiniportAdapterContext, PNET_BUFFER_
     NdisMSendNetBufferListsComplete(adapter->AdapterHandle, NetBufferList,
                                     NDIS_TEST_SEND_AT_DISPATCH_LEVEL(SendFlags) ? NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL
                                                                                  : 0);
+    if (mode == TrafTestSendBlock) {
+        /* Every NBL is the protocol's again, yet this handler is still running (as on a
+         * multiprocessor when another CPU completed them): NDIS must not pause or halt the
+         * adapter before it returns. */
+        InterlockedExchange(&TrafTestControl.SendBlocked, 1);
+        while (InterlockedCompareExchange(&TrafTestControl.SendRelease, 0, 0) == 0) {
+            NdisStallExecution(50);
+        }
+        InterlockedExchange(&TrafTestControl.SendBlocked, 0);
+    }
 }
 
 _Use_decl_annotations_
@@ -711,6 +721,9 @@ NDIS_STATUS TrafTestResetEx(NDIS_HANDLE MiniportAdapterContext, PBOOLEAN Address
 
     TrafTestRecordEvent('X');
     InterlockedIncrement(&TrafTestControl.ResetCalls);
+    if (TrafTestControl.NeverCompleteReset) {
+        return NDIS_STATUS_PENDING; /* a wedged miniport: no completion will ever come */
+    }
     TrafTestResetHardware(adapter);
     *AddressingReset = TrafTestControl.AddressingReset;
     if (TrafTestControl.PendReset) {

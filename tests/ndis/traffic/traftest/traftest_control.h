@@ -19,7 +19,9 @@
 typedef enum _TRAFTEST_SEND_MODE {
   TrafTestSendComplete = 0, /* complete every NBL inside MiniportSendNetBufferLists */
   TrafTestSendLoopback,     /* complete it and indicate the same frame as a receive */
-  TrafTestSendHold          /* keep it until cancelled, reset or TrafTestCompleteHeldSends */
+  TrafTestSendHold,         /* keep it until cancelled, reset or TrafTestCompleteHeldSends */
+  TrafTestSendBlock         /* complete it, then stay inside MiniportSendNetBufferLists (busy,
+                               any IRQL; SendBlocked = 1) until the test sets SendRelease */
 } TRAFTEST_SEND_MODE;
 
 typedef enum _TRAFTEST_OID_MODE {
@@ -42,7 +44,9 @@ typedef struct _TRAFTEST_CONTROL {
   volatile LONG SendMode; /* TRAFTEST_SEND_MODE */
   volatile LONG OidMode;  /* TRAFTEST_OID_MODE */
   BOOLEAN PendReset;      /* MiniportResetEx returns PENDING; a 1 ms timer completes it */
+  BOOLEAN NeverCompleteReset; /* MiniportResetEx returns PENDING and does nothing else */
   BOOLEAN AddressingReset;
+  volatile LONG SendRelease; /* TrafTestSendBlock: non-zero lets the blocked send handler return */
 
   /* ---- observations ---- */
   NDIS_HANDLE AdapterHandle;
@@ -50,6 +54,7 @@ typedef struct _TRAFTEST_CONTROL {
   volatile LONG SendCalls;
   volatile LONG SentNbls;
   volatile LONG HeldSends;
+  volatile LONG SendBlocked; /* 1 while a TrafTestSendBlock handler waits for SendRelease */
   ULONG LastSendFlags;
   NDIS_PORT_NUMBER LastSendPort;
   UCHAR LastSentFrame[TRAFTEST_MAX_FRAME];
