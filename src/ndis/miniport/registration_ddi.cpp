@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "ndis/core/ndis_rules.hpp"
+#include "ndis/core/ndis_version.hpp"
 #include "ndis/miniport/adapter.hpp"
 #include "ndis/miniport/miniport_driver.hpp"
 #include "nt/io/io_manager.hpp"
@@ -20,16 +21,6 @@
 
 namespace ndishost::ndis {
 namespace {
-
-bool isKnownMinorVersion(UCHAR minor) {
-  switch (minor) {
-    case 0: case 1: case 20: case 30: case 40: case 50: case 51: case 60: case 70:
-    case 80: case 81: case 82: case 83: case 84: case 85: case 86: case 87: case 88: case 89:
-      return true;
-    default:
-      return false;
-  }
-}
 
 // The NDIS version (minor) that introduced each characteristics revision, and its size.
 struct RevisionInfo {
@@ -83,7 +74,7 @@ extern "C" NDIS_STATUS NTAPI NdisMRegisterMiniportDriver(PDRIVER_OBJECT DriverOb
     return reject(NDIS_STATUS_BAD_CHARACTERISTICS,
                   fmt::format("Header.Type is {:#x}, expected NDIS_OBJECT_TYPE_MINIPORT_DRIVER_CHARACTERISTICS ({:#x})",
                               c.Header.Type, NDIS_OBJECT_TYPE_MINIPORT_DRIVER_CHARACTERISTICS));
-  if (c.MajorNdisVersion != 6 || !isKnownMinorVersion(c.MinorNdisVersion))
+  if (c.MajorNdisVersion != 6 || !isKnownNdisMinorVersion(c.MinorNdisVersion))
     return reject(NDIS_STATUS_BAD_VERSION, fmt::format("MajorNdisVersion.MinorNdisVersion {}.{} is not an NDIS 6 version",
                                                        c.MajorNdisVersion, c.MinorNdisVersion));
   const RevisionInfo* revision = revisionInfo(c.Header.Revision);

@@ -4,18 +4,10 @@
 
 #include <fmt/format.h>
 
+#include "ndis/core/ndis_version.hpp"
+
 namespace ndishost::ndis {
 namespace {
-
-bool isKnownMinorVersion(UCHAR minor) {
-  switch (minor) {
-    case 0: case 1: case 20: case 30: case 40: case 50: case 51: case 60: case 70:
-    case 80: case 81: case 82: case 83: case 84: case 85: case 86: case 87: case 88: case 89:
-      return true;
-    default:
-      return false;
-  }
-}
 
 // Revision 1 is NDIS 6.0's; revision 2 added DirectOidRequestCompleteHandler in NDIS 6.1.
 struct RevisionInfo {
@@ -44,7 +36,7 @@ ProtocolCharacteristicsCheck validateProtocolCharacteristics(const NDIS_PROTOCOL
     return reject(NDIS_STATUS_BAD_CHARACTERISTICS,
                   fmt::format("Header.Type is {:#x}, expected NDIS_OBJECT_TYPE_PROTOCOL_DRIVER_CHARACTERISTICS ({:#x})",
                               c.Header.Type, NDIS_OBJECT_TYPE_PROTOCOL_DRIVER_CHARACTERISTICS));
-  if (c.MajorNdisVersion != 6 || !isKnownMinorVersion(c.MinorNdisVersion))
+  if (c.MajorNdisVersion != 6 || !isKnownNdisMinorVersion(c.MinorNdisVersion))
     return reject(NDIS_STATUS_BAD_VERSION, fmt::format("MajorNdisVersion.MinorNdisVersion {}.{} is not an NDIS 6 version",
                                                        c.MajorNdisVersion, c.MinorNdisVersion));
   const RevisionInfo* revision = revisionInfo(c.Header.Revision);
