@@ -81,27 +81,7 @@ static ULONG NcmBlockReserve(const NCM_NTB_PARAMETERS *Parameters)
  * (default 16: every function has NTB16 and our blocks stay below 64 KiB). */
 static BOOLEAN WantNtb32(PUSBNIC_ADAPTER Adapter)
 {
-    NDIS_CONFIGURATION_OBJECT object;
-    NDIS_HANDLE config = NULL;
-    NDIS_STATUS status;
-    PNDIS_CONFIGURATION_PARAMETER value;
-    NDIS_STRING keyword = NDIS_STRING_CONST("NtbFormat");
-    BOOLEAN want = FALSE;
-
-    NdisZeroMemory(&object, sizeof(object));
-    object.Header.Type = NDIS_OBJECT_TYPE_CONFIGURATION_OBJECT;
-    object.Header.Revision = NDIS_CONFIGURATION_OBJECT_REVISION_1;
-    object.Header.Size = NDIS_SIZEOF_CONFIGURATION_OBJECT_REVISION_1;
-    object.NdisHandle = Adapter->MiniportHandle;
-    if (NdisOpenConfigurationEx(&object, &config) != NDIS_STATUS_SUCCESS) {
-        return FALSE;
-    }
-    NdisReadConfiguration(&status, &value, config, &keyword, NdisParameterInteger);
-    if (status == NDIS_STATUS_SUCCESS && value->ParameterData.IntegerData == 32) {
-        want = TRUE;
-    }
-    NdisCloseConfiguration(config);
-    return want;
+    return UsbNicReadIntegerKeyword(Adapter, L"NtbFormat", 16, 32, 16) == 32;
 }
 
 /* PASSIVE_LEVEL. NCM 1.0 section 7.2: parameters are set while the data interface is at
@@ -235,6 +215,8 @@ static NDIS_STATUS NcmBind(PUSBNIC_ADAPTER Adapter)
     Adapter->TxDeviceCapacity = Adapter->Cdc.MaxSegmentSize;
     Adapter->MaxFramesPerTransfer = 1;
     Adapter->MaxRxFramesPerTransfer = 1;
+    /* A transfer is the frame alone: the framework sends it from the sender's MDL. */
+    Adapter->TxUnframed = TRUE;
     return NDIS_STATUS_SUCCESS;
 }
 

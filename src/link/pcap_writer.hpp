@@ -27,9 +27,11 @@ enum class PcapLinkType : std::uint32_t {
 
 enum class PcapTimePrecision { Microseconds, Nanoseconds };
 
+inline constexpr std::uint32_t kWholePacketSnapshotLength = 262144;
+
 struct PcapOptions {
   PcapLinkType linkType = PcapLinkType::Ethernet;
-  std::uint32_t snapshotLength = 262144;  // at least 64 for usbmon records
+  std::uint32_t snapshotLength = kWholePacketSnapshotLength;  // at least 64 for usbmon records
   PcapTimePrecision precision = PcapTimePrecision::Microseconds;
 };
 

@@ -5,8 +5,12 @@
 // the device, statistics, RNDIS OID forwarding, and stalled pipes recovered.
 #include "nic_fixture.hpp"
 
+#include <cstdint>
 #include <cstdio>
 #include <numeric>
+
+// USBNIC_TX_AGGREGATE_* (keyword TransmitAggregation).
+#include "../../drivers/usbnic/inc/usbnic.h"
 
 using namespace nictest;
 using usb::device::test::GroupMac;
@@ -222,11 +226,30 @@ TEST_P(NicControl, ThousandsOfSendsInFlightCompleteOnceInOrder) {
   }
 }
 
-// Frames that trickle in one send at a time wait (at most the flush delay, keyword
-// TransmitFlushDelay, 300 us) and go out together, as cdc_ncm's timer does; a lone frame
-// goes out after that delay, not later.
+// Keywords for one test: the adapter configuration provider answers them.
+class KeywordScope {
+ public:
+  explicit KeywordScope(std::vector<std::pair<std::u16string, ULONG>> keywords) {
+    ndis::setAdapterConfigurationProvider(
+        [keywords = std::move(keywords)](const ndis::AdapterConfigurationRequest&, ndis::ConfigurationStore& store) {
+          for (const auto& [name, value] : keywords) store.setInteger(name, value);
+        });
+  }
+  ~KeywordScope() { ndis::setAdapterConfigurationProvider({}); }
+  KeywordScope(const KeywordScope&) = delete;
+  KeywordScope& operator=(const KeywordScope&) = delete;
+};
+
+// With TransmitAggregation = 1 (cdc_ncm's rule, the drivers' behaviour before adaptive
+// aggregation), frames that trickle in one send at a time wait (at most the flush delay,
+// keyword TransmitFlushDelay, 300 us) and go out together; a lone frame goes out after that
+// delay, not later. (The default, adaptive, sends a frame meeting an idle pipe at once:
+// trickling frames 20 us apart then aggregate only behind transfers in flight, which this
+// test's count of saved transfers cannot rely on; AdaptiveAggregationSendsALoneFrameAtOnce
+// covers it.)
 TEST_P(NicControl, TricklingSendsAreAggregatedByTheFlushTimer) {
   if (GetParam() == Function::Ecm) GTEST_SKIP() << "ECM sends one frame per transfer";
+  KeywordScope keywords({{u"TransmitAggregation", USBNIC_TX_AGGREGATE_TIMER}});
   bringUp();
   ASSERT_NE(adapter_, nullptr);
   // A lone frame: out when the flush timer runs.
@@ -256,6 +279,56 @@ TEST_P(NicControl, TricklingSendsAreAggregatedByTheFlushTimer) {
   EXPECT_LE(messages * 4, nbls.size() * 3) << "trickling frames were not aggregated";
   const auto sent = network_.sent();
   for (std::size_t i = 0; i < nbls.size(); ++i) EXPECT_EQ(sent[1 + i], copies[i]) << i;
+  std::lock_guard guard(binding_->lock);
+  for (const auto& c : binding_->completions) EXPECT_EQ(c.second, NDIS_STATUS_SUCCESS);
+}
+
+// Adaptive aggregation (the default): a lone frame meeting an idle bulk-OUT pipe goes at
+// once instead of waiting for the flush timer. With the longest flush delay (10 ms), 16
+// frames sent one at a time, each after the previous arrived, would take at least 160 ms
+// under the timer rule; adaptively they take a fraction of that. Frames sent while a
+// transfer is in flight still aggregate: a burst of single-NBL sends (repeated, as whether
+// the pipe is busy depends on timing) needs fewer transfers than frames, and everything
+// arrives in order.
+TEST_P(NicControl, AdaptiveAggregationSendsALoneFrameAtOnce) {
+  if (GetParam() == Function::Ecm) GTEST_SKIP() << "ECM sends one frame per transfer";
+  KeywordScope keywords({{u"TransmitFlushDelay", 10000}});
+  bringUp();
+  ASSERT_NE(adapter_, nullptr);
+  std::vector<Bytes> lone;
+  const auto loneNbls = makeFrames(16, PeerMac, 60, &lone);
+  const auto start = std::chrono::steady_clock::now();
+  for (std::size_t i = 0; i < loneNbls.size(); ++i) {
+    sendChain({loneNbls[i]});
+    ASSERT_TRUE(network_.waitForSent(i + 1, std::chrono::seconds(5))) << i;
+  }
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  std::printf("[ measure  ] 16 lone frames one after another in %lld us (flush delay 10 ms)\n",
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count()));
+  EXPECT_LT(elapsed, std::chrono::milliseconds(80)) << "lone frames waited for the flush timer";
+
+  // Bursts of single sends: behind a transfer in flight the frames gather (until its
+  // completion or the timer sends them). Whether a send finds the pipe busy depends on how
+  // fast the device drains it, so bursts are repeated until one needed fewer transfers than
+  // frames; every frame of every burst must arrive in order either way.
+  std::vector<Bytes> expected = lone;
+  std::size_t fewestMessages = SIZE_MAX;
+  for (unsigned attempt = 0; attempt < 20 && fewestMessages >= 64; ++attempt) {
+    std::vector<Bytes> burst;
+    const auto burstNbls = makeFrames(64, PeerMac, 61 + attempt, &burst);
+    const auto messagesBefore = ethernetFunction_->ethernetCounters().fromHostMessages;
+    const std::size_t sentBefore = expected.size();
+    for (PNET_BUFFER_LIST nbl : burstNbls) sendChain({nbl});
+    expected.insert(expected.end(), burst.begin(), burst.end());
+    ASSERT_TRUE(network_.waitForSent(expected.size(), std::chrono::seconds(5))) << attempt;
+    ASSERT_TRUE(waitUntil([&] { return binding_->completionCount() >= expected.size(); })) << attempt;
+    const std::size_t messages = ethernetFunction_->ethernetCounters().fromHostMessages - messagesBefore;
+    std::printf("[ measure  ] a burst of %zu single sends in %zu bulk-OUT messages\n", expected.size() - sentBefore,
+                messages);
+    fewestMessages = std::min(fewestMessages, messages);
+  }
+  EXPECT_LT(fewestMessages, 64u) << "frames behind a transfer in flight were never aggregated";
+  EXPECT_EQ(network_.sent(), expected);
   std::lock_guard guard(binding_->lock);
   for (const auto& c : binding_->completions) EXPECT_EQ(c.second, NDIS_STATUS_SUCCESS);
 }

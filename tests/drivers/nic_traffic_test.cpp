@@ -4,11 +4,77 @@
 
 #include <cstdio>
 
+// The framework's adapter context, to read its counters (the zero-copy send count has no OID).
+#include "../../drivers/usbnic/inc/usbnic.h"
+
 using namespace nictest;
 
 namespace {
 
-class NicTraffic : public NicFixture {};
+class NicTraffic : public NicFixture {
+ protected:
+  const USBNIC_COUNTERS& driverCounters() const {
+    return static_cast<const USBNIC_ADAPTER*>(adapter_->miniportAdapterContext())->Counters;
+  }
+};
+
+// How a send's data lies in MDLs, as protocols hand frames down: in one MDL from its start,
+// in one MDL behind header room (DataOffset 32), or split over three MDLs (header, two
+// halves of the payload).
+enum class Layout { OneMdl, OneMdlAtOffset, ThreeMdls };
+
+class LaidOutFrames {
+ public:
+  LaidOutFrames() : pool_(ndistest::makeNblPool(0, TRUE, 0)) {}
+  ~LaidOutFrames() {
+    for (auto& f : frames_) {
+      NdisFreeNetBufferList(f.nbl);
+      for (PMDL mdl : f.mdls) NdisFreeMdl(mdl);
+    }
+    NdisFreeNetBufferListPool(pool_);
+  }
+  PNET_BUFFER_LIST make(const Bytes& data, Layout layout) {
+    constexpr std::size_t kHeadroom = 32;
+    Frame f;
+    f.storage = std::make_unique<Bytes>(data.size() + kHeadroom);
+    std::byte* base = f.storage->data();
+    ULONG dataOffset = 0;
+    switch (layout) {
+      case Layout::OneMdl:
+        std::memcpy(base, data.data(), data.size());
+        f.mdls.push_back(NdisAllocateMdl(nullptr, base, static_cast<UINT>(data.size())));
+        break;
+      case Layout::OneMdlAtOffset:
+        std::memcpy(base + kHeadroom, data.data(), data.size());
+        f.mdls.push_back(NdisAllocateMdl(nullptr, base, static_cast<UINT>(f.storage->size())));
+        dataOffset = kHeadroom;
+        break;
+      case Layout::ThreeMdls: {
+        std::memcpy(base, data.data(), data.size());
+        const std::size_t header = 14, middle = header + (data.size() - header) / 2;
+        f.mdls.push_back(NdisAllocateMdl(nullptr, base, static_cast<UINT>(header)));
+        f.mdls.push_back(NdisAllocateMdl(nullptr, base + header, static_cast<UINT>(middle - header)));
+        f.mdls.push_back(NdisAllocateMdl(nullptr, base + middle, static_cast<UINT>(data.size() - middle)));
+        f.mdls[0]->Next = f.mdls[1];
+        f.mdls[1]->Next = f.mdls[2];
+        break;
+      }
+    }
+    f.nbl = NdisAllocateNetBufferAndNetBufferList(pool_, 0, 0, f.mdls.front(), dataOffset,
+                                                  static_cast<ULONG>(data.size()));
+    frames_.push_back(std::move(f));
+    return frames_.back().nbl;
+  }
+
+ private:
+  struct Frame {
+    std::unique_ptr<Bytes> storage;
+    std::vector<PMDL> mdls;
+    PNET_BUFFER_LIST nbl = nullptr;
+  };
+  NDIS_HANDLE pool_;
+  std::vector<Frame> frames_;
+};
 
 TEST_P(NicTraffic, AdapterRunsAndReportsTheDeviceMac) {
   bringUp();
@@ -22,15 +88,21 @@ TEST_P(NicTraffic, AdapterRunsAndReportsTheDeviceMac) {
 
 
 // Frames of every size from 60 to 1514 bytes sent down arrive at the far side byte-identical
-// and in order; every NBL completes once, successfully.
+// and in order; every NBL completes once, successfully. The frames come in every MDL layout:
+// ECM sends those in one MDL without a copy (a partial MDL over the sender's buffer, the
+// driver counts them) and copies those spread over MDLs; NCM and RNDIS copy every frame.
 TEST_P(NicTraffic, FramesSentDownArriveAtTheFarSideIdentical) {
   bringUp();
   ASSERT_NE(adapter_, nullptr);
+  LaidOutFrames laidOut;
   std::vector<Bytes> expected;
   std::vector<PNET_BUFFER_LIST> nbls;
+  ULONG64 inOneMdl = 0;
   for (std::size_t size = 60; size <= 1514; ++size) {
     expected.push_back(usb::device::test::makeFrame(size, usb::device::test::PeerMac, static_cast<unsigned>(size)));
-    nbls.push_back(frames_->make(expected.back()));
+    const Layout layout = static_cast<Layout>(size % 3);
+    if (layout != Layout::ThreeMdls) ++inOneMdl;
+    nbls.push_back(laidOut.make(expected.back(), layout));
   }
   // In groups, the way a protocol sends: chains of NBLs.
   for (std::size_t i = 0; i < nbls.size(); i += 8) {
@@ -69,6 +141,8 @@ TEST_P(NicTraffic, FramesSentDownArriveAtTheFarSideIdentical) {
   }
   std::sort(completed.begin(), completed.end());
   EXPECT_EQ(std::adjacent_find(completed.begin(), completed.end()), completed.end()) << "an NBL completed twice";
+  EXPECT_EQ(driverCounters().TxZeroCopyFrames, GetParam() == Function::Ecm ? inOneMdl : 0u);
+  EXPECT_EQ(driverCounters().TxFrames, expected.size());
 }
 
 // Frames injected at the far side arrive as receive indications, byte-identical and in order.

@@ -281,5 +281,42 @@ TEST(HostConfig, JumboSegmentNeedsTransfersThatHoldIt) {
   EXPECT_EQ(parse(device + "max-transfer-in = 2048\n").devices[0].maxTransferIn, 2048u);
 }
 
+TEST(HostConfig, DisabledRulesMustBeRuleNames) {
+  const std::string device = "[[device]]\nkind = \"ncm\"\nfar-side = \"wire:x\"\n";
+  const HostConfig config = parse(device + "[verification]\nenabled = false\nleak-check = false\ndisable = [\"irp.complete-twice\", \"ndis.state\"]\n");
+  EXPECT_FALSE(config.verification.enabled);
+  EXPECT_FALSE(config.verification.leakCheck);
+  EXPECT_EQ(config.verification.disabledRules, (std::vector<std::string>{"irp.complete-twice", "ndis.state"}));
+  // The error names the file, the line and column of the bad element, and the value.
+  EXPECT_EQ(errorOf(device + "[verification]\ndisable = [\"irp.complete-twice\",\n  \"irql.to-high\"]\n"),
+            "test.toml:6:3: verification.disable: \"irql.to-high\" is not a rule name (did you mean 'irql.too-high'?)");
+  EXPECT_EQ(errorOf(device + "[verification]\ndisable = [\"no-such-thing\"]\n"),
+            "test.toml:5:12: verification.disable: \"no-such-thing\" is not a rule name (docs/CHECKS.md lists them)");
+  EXPECT_EQ(errorOf(device + "[verification]\ndisable = [\"kebugcheck\"]\n"),
+            "test.toml:5:12: verification.disable: \"kebugcheck\" cannot be disabled (KeBugCheckEx is the driver asking to stop)");
+  EXPECT_EQ(errorOf(device + "[verification]\ndisable = \"irql.too-high\"\n"),
+            "test.toml:5:11: verification.disable: expected an array of strings, found string \"irql.too-high\"");
+}
+
+TEST(HostConfig, CaptureSnapLength) {
+  const std::string device = "[[device]]\nkind = \"ncm\"\nfar-side = \"wire:x\"\n";
+  // Default: whole packets.
+  HostConfig config = parse(device + "capture = { upper = \"a.pcap\" }\n");
+  EXPECT_EQ(config.captureSnapLength, kDefaultCaptureSnapLength);
+  EXPECT_EQ(config.devices[0].capture.snapLength, 262144u);
+  // [capture] snaplen is every device's default (it may follow the devices in the file); a
+  // device's own snaplen wins.
+  config = parse(device + "capture = { lower = \"u.pcap\" }\n" + device + "capture = { lower = \"v.pcap\", snaplen = 1000 }\n" +
+                 "[capture]\nsnaplen = 256\n");
+  EXPECT_EQ(config.captureSnapLength, 256u);
+  EXPECT_EQ(config.devices[0].capture.snapLength, 256u);
+  EXPECT_EQ(config.devices[1].capture.snapLength, 1000u);
+  EXPECT_EQ(errorOf(device + "capture = { upper = \"a.pcap\", snaplen = 10 }\n"),
+            "test.toml:4:41: device[0].capture.snaplen: 10 is out of range (64 to 262144)");
+  EXPECT_EQ(errorOf(device + "[capture]\nsnaplen = \"small\"\n"),
+            "test.toml:5:11: capture.snaplen: expected an integer, found string \"small\"");
+  EXPECT_EQ(errorOf(device + "[capture]\nsnap-len = 100\n"), "test.toml:5:1: capture.snap-len: unknown key (did you mean 'snaplen'?)");
+}
+
 }  // namespace
 }  // namespace ndishost::host::config

@@ -121,3 +121,100 @@ TEST(HostNdisFrameInfo, InterfaceStateBecomesPacketFilterAndMulticastList) {
 
 }  // namespace
 }  // namespace ndishost::host::binding
+
+namespace ndishost::host::binding {
+namespace {
+
+NDIS_OFFLOAD fullOffload() {
+  NDIS_OFFLOAD o{};
+  o.Header.Type = NDIS_OBJECT_TYPE_OFFLOAD;
+  o.Header.Revision = NDIS_OFFLOAD_REVISION_1;
+  o.Header.Size = NDIS_SIZEOF_NDIS_OFFLOAD_REVISION_1;
+  o.Checksum.IPv4Transmit.Encapsulation = NDIS_ENCAPSULATION_IEEE_802_3;
+  o.Checksum.IPv4Transmit.TcpChecksum = NDIS_OFFLOAD_SUPPORTED;
+  o.Checksum.IPv4Transmit.UdpChecksum = NDIS_OFFLOAD_SUPPORTED;
+  o.Checksum.IPv4Transmit.TcpOptionsSupported = NDIS_OFFLOAD_SUPPORTED;
+  o.Checksum.IPv4Transmit.IpOptionsSupported = NDIS_OFFLOAD_SUPPORTED;
+  o.LsoV2.IPv4.Encapsulation = NDIS_ENCAPSULATION_IEEE_802_3;
+  o.LsoV2.IPv4.MaxOffLoadSize = 65535;
+  o.LsoV2.IPv4.MinSegmentCount = 2;
+  return o;
+}
+
+TEST(HostNdisFrameInfo, AdapterOffloadsFromTheOffloadConfiguration) {
+  EXPECT_FALSE(adapterOffloadsFrom(nullptr).any());
+  NDIS_OFFLOAD o = fullOffload();
+  AdapterOffloads a = adapterOffloadsFrom(&o);
+  EXPECT_TRUE(a.checksumTcp4 && a.checksumUdp4 && a.largeSend4);
+  EXPECT_FALSE(a.checksumTcp6 || a.largeSend6);
+  TapOffloads tap = tapOffloadsFor(a);
+  EXPECT_TRUE(tap.checksum && tap.tcp4);
+  EXPECT_FALSE(tap.tcp6);
+
+  NDIS_OFFLOAD small = o;
+  small.LsoV2.IPv4.MaxOffLoadSize = 64000;  // less than Linux hands a TSO TAP: LSO left unused
+  EXPECT_FALSE(adapterOffloadsFrom(&small).largeSend4);
+  NDIS_OFFLOAD lsoOnly{};
+  lsoOnly.Header = o.Header;
+  lsoOnly.LsoV2 = o.LsoV2;
+  tap = tapOffloadsFor(adapterOffloadsFrom(&lsoOnly));
+  EXPECT_TRUE(tap.checksum) << "TSO needs TUN_F_CSUM; the binding finishes the checksums itself";
+  EXPECT_TRUE(tap.tcp4);
+  NDIS_OFFLOAD notEthernet = o;
+  notEthernet.Checksum.IPv4Transmit.Encapsulation = NDIS_ENCAPSULATION_NULL;
+  notEthernet.LsoV2.IPv4.Encapsulation = NDIS_ENCAPSULATION_NULL;
+  EXPECT_FALSE(adapterOffloadsFrom(&notEthernet).any());
+  NDIS_OFFLOAD badHeader = o;
+  badHeader.Header.Type = NDIS_OBJECT_TYPE_DEFAULT;
+  EXPECT_FALSE(adapterOffloadsFrom(&badHeader).any());
+}
+
+TEST(HostNdisFrameInfo, PrepareSendOffloadsFinishesInSoftwareOrDrops) {
+  NDIS_OFFLOAD o = fullOffload();
+  const AdapterOffloads adapter = adapterOffloadsFrom(&o);
+  SendInfo info;
+  auto frame = tcp4Frame();
+  EXPECT_EQ(prepareSend({}, adapter, frame, info), SendDisposition::Plain);
+
+  const TransmitOffload checksum{.checksumNeeded = true, .checksumStart = 34, .checksumOffset = 16};
+  EXPECT_EQ(prepareSend(checksum, adapter, frame, info), SendDisposition::Offloaded);
+  EXPECT_EQ(info.checksum.Transmit.TcpChecksum, 1u);
+  EXPECT_EQ(info.checksum.Transmit.TcpHeaderOffset, 34u);
+
+  // An adapter without TCP checksum offload: the binding computes it.
+  AdapterOffloads noTcp = adapter;
+  noTcp.checksumTcp4 = false;
+  frame = tcp4Frame();
+  frame.resize(14 + 20 + 20);
+  frame[16] = std::byte{0};
+  frame[17] = std::byte{40};
+  EXPECT_EQ(prepareSend(checksum, noTcp, frame, info), SendDisposition::SoftwareChecksum);
+  EXPECT_EQ(info.checksum.Value, nullptr);
+  EXPECT_NE(frame, tcp4Frame()) << "the checksum field was written";
+
+  // A large send of 100 payload bytes in 40-byte segments (3 segments): LSOv2 info only.
+  TransmitOffload large = checksum;
+  large.segmentation = TransmitOffload::Segmentation::TcpV4;
+  large.segmentSize = 40;
+  frame = tcp4Frame();
+  frame[14 + 20 + 12] = std::byte{0x50};  // TCP header length 20
+  EXPECT_EQ(prepareSend(large, adapter, frame, info), SendDisposition::Offloaded);
+  EXPECT_EQ(info.largeSend.LsoV2Transmit.MSS, 40u);
+  EXPECT_EQ(info.checksum.Value, nullptr) << "the miniport computes each segment's checksums";
+  // The adapter cannot take it (no LSOv2 for IPv4): dropped, not sent half-offloaded.
+  AdapterOffloads noLso = adapter;
+  noLso.largeSend4 = false;
+  frame = tcp4Frame();
+  frame[14 + 20 + 12] = std::byte{0x50};
+  EXPECT_EQ(prepareSend(large, noLso, frame, info), SendDisposition::Drop);
+  // A "large send" of one segment is an ordinary frame with a checksum to finish.
+  large.segmentSize = 1400;
+  frame = tcp4Frame();
+  frame[14 + 20 + 12] = std::byte{0x50};
+  EXPECT_EQ(prepareSend(large, noLso, frame, info), SendDisposition::Offloaded);
+  EXPECT_EQ(info.largeSend.Value, nullptr);
+  EXPECT_EQ(info.checksum.Transmit.TcpChecksum, 1u);
+}
+
+}  // namespace
+}  // namespace ndishost::host::binding

@@ -2,6 +2,7 @@
 
 #include <linux/capability.h>
 #include <linux/if.h>
+#include <linux/if_tun.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -156,6 +157,42 @@ TEST_F(HostTap, VnetHeaderFramesCarryOffloadInformation) {
     }
   }
   EXPECT_TRUE(found);
+}
+
+// The binding learns an adapter's offloads after its TAP exists: re-attaching with the
+// virtio-net header keeps the interface (index, MAC, MTU, state) and its packets flowing.
+TEST_F(HostTap, ReopensWithAndWithoutVnetHeaderKeepingTheInterface) {
+  TapDevice tap = openTap();
+  const MacAddress mac{0x02, 0x4e, 0x44, 0x00, 0x00, 0x77};
+  tap.setMacAddress(mac);
+  tap.setMtu(1400);
+  tap.setUp(true);
+  const int index = tap.interfaceIndex();
+  auto tunFlags = [&] {
+    auto text = lab_->run("ip netns exec {n1} cat /sys/class/net/ndt0/tun_flags").output;
+    return std::stoul(text, nullptr, 16);
+  };
+  EXPECT_EQ(tunFlags() & IFF_VNET_HDR, 0u);
+  tap.reopen(true);
+  EXPECT_TRUE(tap.vnetHeader());
+  EXPECT_NE(tunFlags() & IFF_VNET_HDR, 0u);
+  tap.setOffloads({.checksum = true, .tcp4 = true});
+  tap.setCarrier(true);
+  EXPECT_EQ(tap.interfaceIndex(), index);
+  EXPECT_EQ(tap.macAddress(), mac);
+  EXPECT_EQ(tap.mtu(), 1400u);
+  EXPECT_TRUE(tap.isUp());
+  test::PacketSocket socket(lab_->ns1, tap.interfaceIndex());
+  const auto frame = test::testFrame(200, 3);
+  const TapFrame out{.data = frame, .offload = {}};
+  EXPECT_EQ(tap.writeFrames(std::span(&out, 1)), 1u);
+  auto received = socket.receive(1, 0x88b5, 3s);
+  ASSERT_EQ(received.size(), 1u);
+  EXPECT_EQ(received[0], frame) << "the header in front was taken as a header, not data";
+  tap.reopen(false);
+  EXPECT_FALSE(tap.vnetHeader());
+  EXPECT_EQ(tunFlags() & IFF_VNET_HDR, 0u);
+  EXPECT_EQ(tap.interfaceIndex(), index);
 }
 
 std::string errorOf(const std::function<void()>& work, TapError::Kind* kind = nullptr) {

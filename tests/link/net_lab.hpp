@@ -10,9 +10,12 @@
 #include <array>
 #include <cerrno>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <string>
+#include <system_error>
 #include <utility>
+#include <vector>
 
 namespace ndishost::link::test {
 
@@ -32,6 +35,45 @@ inline CommandResult runCommand(const std::string& command) {
   return result;
 }
 
+// Removes the namespaces in /run/netns named <prefix><pid>... whose process is gone: what
+// test runs that died before cleaning up left (a bug check aborts the process). Reads the
+// directory, not `ip netns list`, which fails while another test deletes a namespace.
+inline void removeDeadNamespaces(const std::string& prefix) {
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator("/run/netns", error)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind(prefix, 0) != 0) continue;
+    const std::size_t digits = name.find_first_not_of("0123456789", prefix.size());
+    const std::size_t length = (digits == std::string::npos ? name.size() : digits) - prefix.size();
+    if (length == 0 || length > 9) continue;
+    const auto owner = static_cast<pid_t>(std::stol(name.substr(prefix.size(), length)));
+    if (::kill(owner, 0) != 0 && errno == ESRCH) runCommand("ip netns del " + name);
+  }
+}
+
+// A test's own network namespaces (names starting with <prefix><pid>), deleted with
+// everything in them on destruction; dead runs' leftovers of that prefix go first.
+class TestNamespaces {
+ public:
+  TestNamespaces(const std::string& prefix, std::vector<std::string> names) : names_(std::move(names)) {
+    removeDeadNamespaces(prefix);
+    for (const auto& name : names_) {
+      runCommand("ip netns del " + name);  // a leftover of a crashed run with the same pid
+      ok_ = ok_ && runCommand("ip netns add " + name).ok();
+    }
+  }
+  ~TestNamespaces() {
+    for (const auto& name : names_) runCommand("ip netns del " + name);
+  }
+  TestNamespaces(const TestNamespaces&) = delete;
+  TestNamespaces& operator=(const TestNamespaces&) = delete;
+  bool ok() const { return ok_; }
+
+ private:
+  std::vector<std::string> names_;
+  bool ok_ = true;
+};
+
 class NetLab {
  public:
   // The lab, or null with the reason in *whyNot (no `ip`, not permitted, ...).
@@ -40,7 +82,7 @@ class NetLab {
       *whyNot = "the ip command (iproute2) is not installed";
       return nullptr;
     }
-    removeLeftovers();
+    removeDeadNamespaces("nh");
     std::unique_ptr<NetLab> lab(new NetLab);
     const std::string pid = std::to_string(::getpid());
     lab->ns1 = "nh" + pid + "n1";
@@ -95,24 +137,6 @@ class NetLab {
     return text;
   }
 
-  // Namespaces of earlier runs that died before cleaning up (their pid is gone).
-  static void removeLeftovers() {
-    const auto listed = runCommand("ip netns list");
-    std::size_t start = 0;
-    while (start < listed.output.size()) {
-      const std::size_t end = listed.output.find('\n', start);
-      const std::string line = listed.output.substr(start, end - start);
-      start = end == std::string::npos ? listed.output.size() : end + 1;
-      const std::string name = line.substr(0, line.find(' '));
-      if (name.size() < 5 || name.rfind("nh", 0) != 0) continue;
-      const std::size_t suffix = name.size() - 2;
-      if (name.compare(suffix, 2, "n1") != 0 && name.compare(suffix, 2, "n2") != 0) continue;
-      const std::string digits = name.substr(2, suffix - 2);
-      if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos) continue;
-      const pid_t owner = static_cast<pid_t>(std::stol(digits));
-      if (::kill(owner, 0) != 0 && errno == ESRCH) runCommand("ip netns del " + name);
-    }
-  }
 
   int created_ = 0;
 };

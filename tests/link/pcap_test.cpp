@@ -357,5 +357,19 @@ TEST_F(LinkPcap, CapturingPortNeedsAnEthernetWriter) {
   EXPECT_THROW(CapturingFramePort(std::move(ends.a), usb), LinkError);
 }
 
+// tshark reads frames cut to the snapshot length with their original length.
+TEST_F(LinkPcap, TsharkSeesCutFramesWithTheirOriginalLength) {
+  if (!haveTshark()) GTEST_SKIP() << "tshark is not installed (Debian package: tshark)";
+  {
+    auto writer = PcapWriter::create(file("snapped.pcap"), {.snapshotLength = 100});
+    writer->append(makeFrame(60, 1));
+    writer->append(makeFrame(1514, 2, 0x0800));
+  }
+  const auto lines = tsharkFields(file("snapped.pcap"), {"frame.len", "frame.cap_len"});
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0], "60\t60");
+  EXPECT_EQ(lines[1], "1514\t100");
+}
+
 }  // namespace
 }  // namespace ndishost::link

@@ -28,6 +28,12 @@ extern "C" {
 /* 'UNic' as a little-endian pool tag. */
 #define USBNIC_POOL_TAG ((ULONG)0x63694E55)
 
+/* Keyword TransmitAggregation: when a transfer that would not be full waits for more
+ * frames. ADAPTIVE: only behind a transfer in flight (a frame meeting an idle bulk-OUT pipe
+ * goes at once; the flush timer bounds the wait). TIMER: always, up to TransmitFlushDelay. */
+#define USBNIC_TX_AGGREGATE_ADAPTIVE 0
+#define USBNIC_TX_AGGREGATE_TIMER 1
+
 /* What a minidriver returns from TxReserve when the frame does not fit. */
 #define USBNIC_NO_ROOM 0xFFFFFFFFUL
 
@@ -55,6 +61,8 @@ typedef struct _USBNIC_TX_CONTEXT {
     ULONG Count;                       /* frames (NET_BUFFERs) in the transfer */
     PNET_BUFFER_LIST *Owners;          /* the NBL of each frame, MaxFramesPerTransfer entries */
     PVOID Scratch;                     /* the minidriver's per-transfer builder state */
+    PMDL PartialMdl;                   /* TxUnframed: describes the frame in the sender's MDL */
+    BOOLEAN Direct;                    /* this transfer's data is PartialMdl, not Buffer */
 } USBNIC_TX_CONTEXT, *PUSBNIC_TX_CONTEXT;
 
 typedef struct _USBNIC_MINIDRIVER {
@@ -65,7 +73,9 @@ typedef struct _USBNIC_MINIDRIVER {
     /* PASSIVE_LEVEL. The function was found and its configuration selected (data interface
      * still at its idle alternate setting). Negotiate with the device and fill in
      * MacAddress, MaxFrameSize, RxTransferSize, TxTransferSize, TxDeviceCapacity,
-     * MaxFramesPerTransfer, MaxRxFramesPerTransfer, LinkSpeed, MediaConnected. */
+     * MaxFramesPerTransfer, MaxRxFramesPerTransfer, LinkSpeed, MediaConnected, and
+     * TxUnframed when a transfer carries one frame and no framing (TxCommit then writes
+     * nothing into Tx->Buffer). */
     NDIS_STATUS (*Bind)(_In_ PUSBNIC_ADAPTER Adapter);
     /* PASSIVE_LEVEL. The adapter is halting; the device may already be gone. Optional. */
     VOID (*Unbind)(_In_ PUSBNIC_ADAPTER Adapter);
@@ -128,6 +138,7 @@ typedef struct _USBNIC_COUNTERS {
     ULONG64 TxDirectedFrames, TxMulticastFrames, TxBroadcastFrames;
     ULONG64 RxDirectedFrames, RxMulticastFrames, RxBroadcastFrames;
     ULONG64 Notifications, PipeResets;
+    ULONG64 TxZeroCopyFrames;          /* frames sent from the sender's MDL without a copy */
 } USBNIC_COUNTERS;
 
 struct _USBNIC_ADAPTER {
@@ -166,9 +177,13 @@ struct _USBNIC_ADAPTER {
     ULONG TxDeviceCapacity;        /* a transfer this long ends without a ZLP */
     ULONG MaxFramesPerTransfer;    /* frames per bulk-OUT transfer */
     ULONG MaxRxFramesPerTransfer;  /* frames one bulk-IN transfer may carry */
+    BOOLEAN TxUnframed;            /* a bulk-OUT transfer is one frame and nothing else (ECM):
+                                    * the framework may send it from the sender's MDL */
     ULONG RxUrbCount;              /* keyword ReceiveUrbs */
     ULONG TxUrbCount;              /* keyword TransmitUrbs */
     ULONG RxSlotCount;             /* keyword ReceiveBuffers */
+    BOOLEAN TxZeroCopy;            /* keyword TransmitZeroCopy (TxUnframed only; 0 copies every
+                                    * frame, for measuring) */
 
     /* State. */
     NDIS_SPIN_LOCK Lock;
@@ -202,13 +217,15 @@ struct _USBNIC_ADAPTER {
     ULONG TxQueuedFrames;          /* NET_BUFFERs queued, not yet in a transfer */
     ULONG TxQueuedBytes;
 
-    /* Send aggregation (minidrivers with several frames per transfer), as cdc_ncm does:
-     * while a transfer is in flight, a transfer that would not be full waits up to
-     * TxFlushDelayUs for more frames; the flush timer then sends what is queued. */
+    /* Send aggregation (minidrivers with several frames per transfer): while a transfer is
+     * in flight (always, with USBNIC_TX_AGGREGATE_TIMER, as cdc_ncm does), a transfer that
+     * would not be full waits up to TxFlushDelayUs for more frames; the in-flight
+     * transfer's completion or the flush timer then sends what is queued. */
     NDIS_HANDLE TxFlushTimer;
     ULONG TxFlushDelayUs;          /* keyword TransmitFlushDelay (microseconds; 0: no waiting) */
     BOOLEAN TxFlushArmed;          /* the timer is set (counted in CompletionsRunning until it ran) */
     BOOLEAN TxFlushDue;            /* the timer ran: send everything queued now */
+    ULONG TxAggregation;           /* keyword TransmitAggregation: USBNIC_TX_AGGREGATE_* */
 
     /* Interrupt IN. */
     PIRP InterruptIrp;
@@ -250,6 +267,10 @@ NTSTATUS UsbNicGetDescriptor(_In_ PUSBNIC_ADAPTER Adapter, _In_ UCHAR Type, _In_
                              _Out_opt_ PULONG Transferred);
 /* <= DISPATCH_LEVEL. NDIS_STATUS_LINK_STATE with the adapter's current link. */
 VOID UsbNicIndicateLinkState(_In_ PUSBNIC_ADAPTER Adapter, _In_ BOOLEAN Connected, _In_ ULONG64 Speed);
+/* PASSIVE_LEVEL. The adapter's integer keyword Name (the INF's ndi\params) when it is set
+ * and within [Minimum, Maximum]; otherwise Default. */
+ULONG UsbNicReadIntegerKeyword(_In_ PUSBNIC_ADAPTER Adapter, _In_ PCWSTR Name, _In_ ULONG Minimum,
+                               _In_ ULONG Maximum, _In_ ULONG Default);
 
 #ifdef __cplusplus
 }

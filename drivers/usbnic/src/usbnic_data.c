@@ -4,7 +4,12 @@
  * bulk-OUT transfers built from the send queue by the minidriver's framing (several frames
  * per transfer where the protocol aggregates), the interrupt-IN notification transfer, and
  * the counts pause and halt wait on. Nothing here allocates per packet: every IRP, URB,
- * buffer and NBL is allocated in MiniportInitializeEx and reused.
+ * buffer, MDL and NBL is allocated in MiniportInitializeEx and reused.
+ *
+ * Sends copy each frame into the transfer buffer, except where a transfer is one frame and
+ * nothing else (TxUnframed: ECM) and the frame lies in one MDL: that transfer is described
+ * by a partial MDL over the sender's buffer (IoBuildPartialMdl) and sent with
+ * TransferBufferMDL, without a copy.
  *
  * Locking: Adapter->Lock (an NDIS spin lock) guards the state, the queues, the free lists
  * and the counts; no IRP is sent and no NDIS indication is made while it is held.
@@ -41,6 +46,7 @@ static BOOLEAN AtDispatch(VOID)
 
 /* ---- allocation ------------------------------------------------------------------------ */
 
+/* PASSIVE_LEVEL (MiniportInitializeEx, after the minidriver's Bind). */
 NDIS_STATUS UsbNicAllocateDataPath(PUSBNIC_ADAPTER Adapter)
 {
     NET_BUFFER_LIST_POOL_PARAMETERS poolParameters;
@@ -113,6 +119,13 @@ NDIS_STATUS UsbNicAllocateDataPath(PUSBNIC_ADAPTER Adapter)
             (Adapter->Mini->TxScratchSize != 0 && tx->Scratch == NULL)) {
             return NDIS_STATUS_RESOURCES;
         }
+        if (Adapter->TxUnframed && Adapter->TxZeroCopy) {
+            /* Room for the largest frame at any page offset: one page more than it spans. */
+            tx->PartialMdl = IoAllocateMdl(NULL, Adapter->MaxFrameSize + PAGE_SIZE, FALSE, FALSE, NULL);
+            if (tx->PartialMdl == NULL) {
+                return NDIS_STATUS_RESOURCES;
+            }
+        }
         tx->Next = Adapter->TxFree;
         Adapter->TxFree = tx;
     }
@@ -163,6 +176,9 @@ VOID UsbNicFreeDataPath(PUSBNIC_ADAPTER Adapter)
             PUSBNIC_TX_CONTEXT tx = &Adapter->Tx[i];
             if (tx->Irp != NULL) {
                 IoFreeIrp(tx->Irp);
+            }
+            if (tx->PartialMdl != NULL) {
+                IoFreeMdl(tx->PartialMdl);
             }
             Free(Adapter, tx->Urb);
             Free(Adapter, tx->Buffer);
@@ -320,11 +336,19 @@ static VOID NTAPI UsbNicRecoverPipes(PVOID WorkItemContext, NDIS_HANDLE WorkItem
 
 /* ---- receive --------------------------------------------------------------------------- */
 
-static VOID BuildBulkTransfer(PURB Urb, USBD_PIPE_HANDLE Pipe, PVOID Buffer, ULONG Length, ULONG Flags)
+/* The data is Buffer, or Mdl when Mdl is not NULL (one MDL: a chain would need
+ * URB_FUNCTION_BULK_OR_INTERRUPT_TRANSFER_USING_CHAINED_MDL). */
+static VOID BuildBulkTransferEx(PURB Urb, USBD_PIPE_HANDLE Pipe, PVOID Buffer, PMDL Mdl, ULONG Length, ULONG Flags)
 {
     RtlZeroMemory(Urb, sizeof(struct _URB_BULK_OR_INTERRUPT_TRANSFER));
     UsbBuildInterruptOrBulkTransferRequest(Urb, sizeof(struct _URB_BULK_OR_INTERRUPT_TRANSFER), Pipe,
-                                           Length != 0 ? Buffer : NULL, NULL, Length, Flags, NULL);
+                                           Length != 0 && Mdl == NULL ? Buffer : NULL, Length != 0 ? Mdl : NULL,
+                                           Length, Flags, NULL);
+}
+
+static VOID BuildBulkTransfer(PURB Urb, USBD_PIPE_HANDLE Pipe, PVOID Buffer, ULONG Length, ULONG Flags)
+{
+    BuildBulkTransferEx(Urb, Pipe, Buffer, NULL, Length, Flags);
 }
 
 /* Lock held: may a bulk-IN transfer be (re)posted now? */
@@ -570,12 +594,33 @@ static VOID ReleaseOwnersLocked(PUSBNIC_TX_CONTEXT Tx, NDIS_STATUS Status, PNET_
     Tx->Count = 0;
 }
 
+/* <= DISPATCH_LEVEL. When the NET_BUFFER's Length bytes lie in its current MDL: that MDL,
+ * with the frame's address in the MDL's virtual range (*Virtual, for IoBuildPartialMdl) and
+ * mapped (*Mapped). NULL when the data spans MDLs or cannot be mapped. */
+static PMDL SingleMdlFrame(PNET_BUFFER Nb, ULONG Length, PUCHAR *Virtual, PUCHAR *Mapped)
+{
+    PMDL mdl = NET_BUFFER_CURRENT_MDL(Nb);
+    const ULONG offset = NET_BUFFER_CURRENT_MDL_OFFSET(Nb);
+    PUCHAR system;
+    if (mdl == NULL || offset > MmGetMdlByteCount(mdl) || MmGetMdlByteCount(mdl) - offset < Length) {
+        return NULL;
+    }
+    system = (PUCHAR)MmGetSystemAddressForMdlSafe(mdl, NormalPagePriority);
+    if (system == NULL) {
+        return NULL;
+    }
+    *Virtual = (PUCHAR)MmGetMdlVirtualAddress(mdl) + offset;
+    *Mapped = system + offset;
+    return mdl;
+}
+
 /* Lock held. Fills one transfer from the head of the send queue. */
 static VOID BuildTransferLocked(PUSBNIC_ADAPTER Adapter, PUSBNIC_TX_CONTEXT Tx)
 {
     const USBNIC_MINIDRIVER *mini = Adapter->Mini;
     mini->TxBegin(Adapter, Tx);
     Tx->Count = 0;
+    Tx->Direct = FALSE;
     while (Adapter->TxQueueHead != NULL && Tx->Count < Adapter->MaxFramesPerTransfer) {
         PNET_BUFFER_LIST nbl = Adapter->TxQueueHead;
         PNET_BUFFER nb = Adapter->TxNextNb;
@@ -585,20 +630,37 @@ static VOID BuildTransferLocked(PUSBNIC_ADAPTER Adapter, PUSBNIC_TX_CONTEXT Tx)
             Adapter->Counters.TxErrors++;
         } else {
             const ULONG offset = mini->TxReserve(Adapter, Tx, length);
-            PUCHAR data;
+            PUCHAR data, virtualAddress = NULL, mapped = NULL;
+            PMDL source;
             if (offset == USBNIC_NO_ROOM) {
                 break;
             }
-            data = (PUCHAR)NdisGetDataBuffer(nb, length, Tx->Buffer + offset, 1, 0);
-            if (data == NULL) {
-                NET_BUFFER_LIST_STATUS(nbl) = NDIS_STATUS_FAILURE;
-                Adapter->Counters.TxErrors++;
-            } else {
-                if (data != Tx->Buffer + offset) {
-                    NdisMoveMemory(Tx->Buffer + offset, data, length);
-                }
+            /* One frame, no framing, in one MDL: the transfer is that MDL's bytes. A frame over
+             * several MDLs is copied: describing the chain needs the chained-MDL URB function
+             * (and USBD_QueryUsbCapability to learn the stack supports it), which this driver
+             * does not use. */
+            source = Adapter->TxUnframed && Tx->PartialMdl != NULL && Tx->Count == 0
+                         ? SingleMdlFrame(nb, length, &virtualAddress, &mapped)
+                         : NULL;
+            if (source != NULL) {
+                MmPrepareMdlForReuse(Tx->PartialMdl);
+                IoBuildPartialMdl(source, Tx->PartialMdl, virtualAddress, length);
+                Tx->Direct = TRUE;
+                Adapter->Counters.TxZeroCopyFrames++;
                 mini->TxCommit(Adapter, Tx, offset, length);
-                CountFrame(Adapter, Tx->Buffer + offset, length, FALSE);
+                CountFrame(Adapter, mapped, length, FALSE);
+            } else {
+                data = (PUCHAR)NdisGetDataBuffer(nb, length, Tx->Buffer + offset, 1, 0);
+                if (data == NULL) {
+                    NET_BUFFER_LIST_STATUS(nbl) = NDIS_STATUS_FAILURE;
+                    Adapter->Counters.TxErrors++;
+                } else {
+                    if (data != Tx->Buffer + offset) {
+                        NdisMoveMemory(Tx->Buffer + offset, data, length);
+                    }
+                    mini->TxCommit(Adapter, Tx, offset, length);
+                    CountFrame(Adapter, Tx->Buffer + offset, length, FALSE);
+                }
             }
         }
         Tx->Owners[Tx->Count++] = nbl;
@@ -621,14 +683,18 @@ static VOID BuildTransferLocked(PUSBNIC_ADAPTER Adapter, PUSBNIC_TX_CONTEXT Tx)
                      Tx->Length % Adapter->Cdc.BulkOutMaxPacket == 0 && Tx->Length < Adapter->TxDeviceCapacity;
 }
 
-/* Lock held. Should the next transfer wait for more frames? As cdc_ncm does: when the
- * queue would not fill a transfer, for at most TxFlushDelayUs; the flush timer (counted as
- * outstanding work while set, so pause and halt wait for it) then sends what is queued.
- * The price is up to that delay on a lone frame; TransmitFlushDelay 0 turns it off. */
+/* Lock held. Should the next transfer wait for more frames? When the queue would not fill
+ * a transfer, for at most TxFlushDelayUs; the flush timer (counted as outstanding work
+ * while set, so pause and halt wait for it) then sends what is queued. Adaptive (the
+ * default): only while a bulk-OUT transfer is in flight, so a frame meeting an idle pipe
+ * goes at once and frames arriving behind a transfer gather until it completes (its
+ * completion pumps again) or the timer runs. TIMER (cdc_ncm's rule): always, which costs a
+ * lone frame up to the delay. TransmitFlushDelay 0 turns waiting off. */
 static BOOLEAN HoldForAggregationLocked(PUSBNIC_ADAPTER Adapter)
 {
     LARGE_INTEGER due;
     if (Adapter->TxFlushTimer == NULL || Adapter->TxFlushDue ||
+        (Adapter->TxAggregation == USBNIC_TX_AGGREGATE_ADAPTIVE && Adapter->TxInFlight == 0) ||
         Adapter->TxQueuedFrames >= Adapter->MaxFramesPerTransfer ||
         Adapter->TxQueuedBytes + Adapter->TxQueuedFrames * 16 >= Adapter->TxTransferSize) {
         return FALSE;
@@ -693,7 +759,8 @@ VOID UsbNicPumpSends(PUSBNIC_ADAPTER Adapter)
             /* The bus adds no ZLP and the device ends a message only at a short packet: no
              * other transfer may reach the pipe between this one and its ZLP. */
             Adapter->TxZlpOwed = tx->ZlpPending;
-            BuildBulkTransfer(tx->Urb, Adapter->BulkOutPipe, tx->Buffer, tx->Length, USBD_TRANSFER_DIRECTION_OUT);
+            BuildBulkTransferEx(tx->Urb, Adapter->BulkOutPipe, tx->Buffer, tx->Direct ? tx->PartialMdl : NULL,
+                                tx->Length, USBD_TRANSFER_DIRECTION_OUT);
             UsbNicPrepareUrbIrp(tx->Irp, tx->Urb, UsbNicSendComplete, tx);
             NdisReleaseSpinLock(&Adapter->Lock);
             (void)IoCallDriver(Adapter->NextDevice, tx->Irp);

@@ -109,18 +109,54 @@ VOID UsbNicIndicateLinkState(PUSBNIC_ADAPTER Adapter, BOOLEAN Connected, ULONG64
     NdisMIndicateStatusEx(Adapter->MiniportHandle, &indication);
 }
 
-/* PASSIVE_LEVEL. Per-adapter keywords (the INF's ndi\params). */
-static VOID ReadKeywords(PUSBNIC_ADAPTER Adapter)
+/* PASSIVE_LEVEL. Opens the adapter's configuration (NULL when NDIS has none for it). */
+static NDIS_HANDLE OpenConfiguration(PUSBNIC_ADAPTER Adapter)
 {
     NDIS_CONFIGURATION_OBJECT object;
     NDIS_HANDLE config = NULL;
+
+    NdisZeroMemory(&object, sizeof(object));
+    object.Header.Type = NDIS_OBJECT_TYPE_CONFIGURATION_OBJECT;
+    object.Header.Revision = NDIS_CONFIGURATION_OBJECT_REVISION_1;
+    object.Header.Size = NDIS_SIZEOF_CONFIGURATION_OBJECT_REVISION_1;
+    object.NdisHandle = Adapter->MiniportHandle;
+    return NdisOpenConfigurationEx(&object, &config) == NDIS_STATUS_SUCCESS ? config : NULL;
+}
+
+/* PASSIVE_LEVEL. Integer keyword Name from an open configuration, or Default when it is
+ * absent or outside [Minimum, Maximum]. */
+static ULONG ReadInteger(NDIS_HANDLE Config, PCWSTR Name, ULONG Minimum, ULONG Maximum, ULONG Default)
+{
     NDIS_STATUS status;
     PNDIS_CONFIGURATION_PARAMETER value;
-    NDIS_STRING rxUrbs = NDIS_STRING_CONST("ReceiveUrbs");
-    NDIS_STRING txUrbs = NDIS_STRING_CONST("TransmitUrbs");
-    NDIS_STRING rxBuffers = NDIS_STRING_CONST("ReceiveBuffers");
-    NDIS_STRING flushDelay = NDIS_STRING_CONST("TransmitFlushDelay");
-    NDIS_STRING jumboPacket = NDIS_STRING_CONST("*JumboPacket");
+    NDIS_STRING keyword;
+
+    NdisInitUnicodeString(&keyword, Name);
+    NdisReadConfiguration(&status, &value, Config, &keyword, NdisParameterInteger);
+    if (status != NDIS_STATUS_SUCCESS || value->ParameterData.IntegerData < Minimum ||
+        value->ParameterData.IntegerData > Maximum) {
+        return Default;
+    }
+    return value->ParameterData.IntegerData;
+}
+
+ULONG UsbNicReadIntegerKeyword(PUSBNIC_ADAPTER Adapter, PCWSTR Name, ULONG Minimum, ULONG Maximum, ULONG Default)
+{
+    NDIS_HANDLE config = OpenConfiguration(Adapter);
+    ULONG result = Default;
+
+    if (config != NULL) {
+        result = ReadInteger(config, Name, Minimum, Maximum, Default);
+        NdisCloseConfiguration(config);
+    }
+    return result;
+}
+
+/* PASSIVE_LEVEL. Per-adapter keywords of the framework (the INF's ndi\params). */
+static VOID ReadKeywords(PUSBNIC_ADAPTER Adapter)
+{
+    NDIS_HANDLE config = OpenConfiguration(Adapter);
+    NDIS_STATUS status;
     PVOID address = NULL;
     UINT addressLength = 0;
 
@@ -128,43 +164,23 @@ static VOID ReadKeywords(PUSBNIC_ADAPTER Adapter)
     Adapter->TxUrbCount = USBNIC_DEFAULT_TX_URBS;
     Adapter->RxSlotCount = USBNIC_DEFAULT_RX_BUFFERS;
     Adapter->TxFlushDelayUs = USBNIC_DEFAULT_TX_FLUSH_DELAY_US;
+    Adapter->TxAggregation = USBNIC_TX_AGGREGATE_ADAPTIVE;
+    Adapter->TxZeroCopy = TRUE;
     Adapter->JumboPacketLimit = 0;
-
-    NdisZeroMemory(&object, sizeof(object));
-    object.Header.Type = NDIS_OBJECT_TYPE_CONFIGURATION_OBJECT;
-    object.Header.Revision = NDIS_CONFIGURATION_OBJECT_REVISION_1;
-    object.Header.Size = NDIS_SIZEOF_CONFIGURATION_OBJECT_REVISION_1;
-    object.NdisHandle = Adapter->MiniportHandle;
-    if (NdisOpenConfigurationEx(&object, &config) != NDIS_STATUS_SUCCESS) {
+    if (config == NULL) {
         return;
     }
-    NdisReadConfiguration(&status, &value, config, &rxUrbs, NdisParameterInteger);
-    if (status == NDIS_STATUS_SUCCESS && value->ParameterData.IntegerData >= 1 &&
-        value->ParameterData.IntegerData <= 64) {
-        Adapter->RxUrbCount = value->ParameterData.IntegerData;
-    }
-    NdisReadConfiguration(&status, &value, config, &txUrbs, NdisParameterInteger);
-    if (status == NDIS_STATUS_SUCCESS && value->ParameterData.IntegerData >= 1 &&
-        value->ParameterData.IntegerData <= 64) {
-        Adapter->TxUrbCount = value->ParameterData.IntegerData;
-    }
-    NdisReadConfiguration(&status, &value, config, &rxBuffers, NdisParameterInteger);
-    if (status == NDIS_STATUS_SUCCESS && value->ParameterData.IntegerData >= 16 &&
-        value->ParameterData.IntegerData <= 4096) {
-        Adapter->RxSlotCount = value->ParameterData.IntegerData;
-    }
-    NdisReadConfiguration(&status, &value, config, &flushDelay, NdisParameterInteger);
-    if (status == NDIS_STATUS_SUCCESS && value->ParameterData.IntegerData <= 10000) {
-        Adapter->TxFlushDelayUs = value->ParameterData.IntegerData;
-    }
+    Adapter->RxUrbCount = ReadInteger(config, L"ReceiveUrbs", 1, 64, Adapter->RxUrbCount);
+    Adapter->TxUrbCount = ReadInteger(config, L"TransmitUrbs", 1, 64, Adapter->TxUrbCount);
+    Adapter->RxSlotCount = ReadInteger(config, L"ReceiveBuffers", 16, 4096, Adapter->RxSlotCount);
+    Adapter->TxFlushDelayUs = ReadInteger(config, L"TransmitFlushDelay", 0, 10000, Adapter->TxFlushDelayUs);
+    Adapter->TxAggregation = ReadInteger(config, L"TransmitAggregation", USBNIC_TX_AGGREGATE_ADAPTIVE,
+                                         USBNIC_TX_AGGREGATE_TIMER, Adapter->TxAggregation);
+    Adapter->TxZeroCopy = ReadInteger(config, L"TransmitZeroCopy", 0, 1, 1) != 0;
     /* *JumboPacket (standardized keyword): the largest frame, Ethernet header included, the
      * user allows; 1514 turns jumbo frames off. Absent, the device's own maximum applies
      * (the minidriver caps it to what it supports). */
-    NdisReadConfiguration(&status, &value, config, &jumboPacket, NdisParameterInteger);
-    if (status == NDIS_STATUS_SUCCESS && value->ParameterData.IntegerData >= 1514 &&
-        value->ParameterData.IntegerData <= 65535) {
-        Adapter->JumboPacketLimit = value->ParameterData.IntegerData;
-    }
+    Adapter->JumboPacketLimit = ReadInteger(config, L"*JumboPacket", 1514, 65535, 0);
     /* NetworkAddress: a locally administered unicast override. */
     NdisReadNetworkAddress(&status, &address, &addressLength, config);
     if (status == NDIS_STATUS_SUCCESS && addressLength == 6 && address != NULL &&

@@ -176,13 +176,13 @@ typedef struct _NDIS_DEVICE_OBJECT_ATTRIBUTES {
 #define NDIS_SIZEOF_DEVICE_OBJECT_ATTRIBUTES_REVISION_1 \
   RTL_SIZEOF_THROUGH_FIELD(NDIS_DEVICE_OBJECT_ATTRIBUTES, DeviceClassGuid)
 
-/* IRQL PASSIVE_LEVEL. NdisHandle: the driver handle from NdisMRegisterMiniportDriver. */
+/* IRQL PASSIVE_LEVEL. NdisHandle: the driver handle from NdisMRegisterMiniportDriver (or NdisFRegisterFilterDriver). */
 NDIS_STATUS NTAPI NdisRegisterDeviceEx(_In_ NDIS_HANDLE NdisHandle,
                                        _In_ PNDIS_DEVICE_OBJECT_ATTRIBUTES DeviceObjectAttributes,
                                        _Out_ PDEVICE_OBJECT *pDeviceObject, _Out_ PNDIS_HANDLE NdisDeviceHandle);
 /* IRQL PASSIVE_LEVEL. */
 VOID NTAPI NdisDeregisterDeviceEx(_In_ NDIS_HANDLE NdisDeviceHandle);
-/* IRQL <= DISPATCH_LEVEL. The ExtensionSize bytes NdisRegisterDeviceEx reserved. */
+/* Any IRQL. The ExtensionSize bytes NdisRegisterDeviceEx reserved (NULL if none). */
 PVOID NTAPI NdisGetDeviceReservedExtension(_In_ PDEVICE_OBJECT DeviceObject);
 
 /* Identity NDIS records for a caller-allocated generic object (NDIS 6). */

@@ -129,9 +129,13 @@ void TapBinding::setUp(const NDIS_BIND_PARAMETERS& parameters) {
       !linkStatusSeen_.load())
     carrier_ = value == NdisMediaStateConnected;
 
-  const std::size_t frameCapacity = mtu_ + kFrameOverhead;
+  // The adapter's current task offload configuration (NULL when it offers none).
+  offloads_ = adapterOffloadsFrom(parameters.DefaultOffloadConfiguration);
+  const bool vnetHeader = offloads_.any() || offloads_.receiveChecksum;
   try {
-    TapDevice tap = TapDevice::open({.name = plan_.tapName, .networkNamespace = networkNamespace_, .vnetHeader = false});
+    TapDevice tap = TapDevice::open({.name = plan_.tapName, .networkNamespace = networkNamespace_, .vnetHeader = vnetHeader});
+    if (vnetHeader) tap.setOffloads(tapOffloadsFor(offloads_));
+    counters_.vnetHeader = vnetHeader;
     tap.setMacAddress(mac);
     tap.setMtu(mtu_);
     if (plan_.bringUp) tap.setUp(true);
@@ -148,20 +152,40 @@ void TapBinding::setUp(const NDIS_BIND_PARAMETERS& parameters) {
   }
   if (!plan_.upperCapture.empty()) {
     try {
-      capture_ = link::PcapWriter::create(plan_.upperCapture);
+      capture_ = link::PcapWriter::create(plan_.upperCapture,
+                                          {link::PcapLinkType::Ethernet, plan_.upperCaptureSnapLength});
     } catch (const std::exception& error) {
       throw TapBindError(NDIS_STATUS_FAILURE, fmt::format("upper-edge capture: {}", error.what()));
     }
   }
-  receiveScratch_.resize(kBatchFrames * frameCapacity);
   receiveBatch_.reserve(kBatchFrames);
-  try {
-    pool_ = std::make_unique<TapSendPool>(protocolHandle_, bindingHandle_, kSendNbls, frameCapacity);
-  } catch (const std::exception& error) {
-    throw TapBindError(NDIS_STATUS_RESOURCES, error.what());
-  }
   // The receive filter before the first restart (an RNDIS device moves no data before it).
   applyReceiveSettings(watcher_->snapshot());
+  buildDataPath(frameCapacityFor(offloads_));
+  const TapOffloads offered = tapOffloadsFor(offloads_);
+  log().info("{}: bound to tap '{}'{} (MAC {}, MTU {}, carrier {}, {}, offloads:{}{}{}{})", adapterName_, plan_.tapName,
+             networkNamespace_.empty() ? "" : " in namespace '" + networkNamespace_ + "'", formatMacAddress(mac), mtu_,
+             carrier_.load() ? "on" : "off", plan_.bringUp ? "up" : "down", vnetHeader ? "" : " none",
+             offered.checksum ? " csum" : "", offered.tcp4 ? " tso4" : "", offered.tcp6 ? " tso6" : "");
+}
+
+std::size_t TapBinding::frameCapacityFor(const AdapterOffloads& offloads) const {
+  const std::size_t mtuFrame = mtu_ + kFrameOverhead;
+  return offloads.largeSend4 || offloads.largeSend6 ? std::max(mtuFrame, kLargeSendFrame) : mtuFrame;
+}
+
+void TapBinding::buildDataPath(std::size_t frameCapacity) {
+  pump_.reset();
+  {
+    std::lock_guard guard(tapLock_);
+    pool_.reset();
+    try {
+      pool_ = std::make_unique<TapSendPool>(protocolHandle_, bindingHandle_, kSendNbls, frameCapacity);
+    } catch (const std::exception& error) {
+      throw TapBindError(NDIS_STATUS_RESOURCES, error.what());
+    }
+    receiveScratch_.assign(kBatchFrames * frameCapacity, std::byte{0});
+  }
   // The pump starts paused: frames stay queued in the TAP until NetEventRestart.
   pump_ = std::make_unique<TapPump>(
       *tap_, &*watcher_,
@@ -169,9 +193,46 @@ void TapBinding::setUp(const NDIS_BIND_PARAMETERS& parameters) {
                         .linkChanged = [this](const LinkChange& change) { linkChanged(change); }},
       TapPump::Options{.batchSize = kBatchFrames, .maxFrameSize = frameCapacity});
   pump_->pause();
-  log().info("{}: bound to tap '{}'{} (MAC {}, MTU {}, carrier {}, {})", adapterName_, plan_.tapName,
-             networkNamespace_.empty() ? "" : " in namespace '" + networkNamespace_ + "'", formatMacAddress(mac), mtu_,
-             carrier_.load() ? "on" : "off", plan_.bringUp ? "up" : "down");
+}
+
+void TapBinding::setTapOffloads(const AdapterOffloads& offloads) {
+  const bool vnetHeader = offloads.any() || offloads.receiveChecksum;
+  // Stopped first: the pump thread uses the TAP's descriptor, which a re-attach replaces.
+  pump_.reset();
+  {
+    std::lock_guard guard(tapLock_);
+    if (!tap_) return;
+    tap_->reopen(vnetHeader);
+    if (vnetHeader) tap_->setOffloads(tapOffloadsFor(offloads));
+    counters_.vnetHeader = vnetHeader;
+    tap_->setCarrier(carrier_.load());  // a re-attach drops the carrier
+  }
+  offloads_ = offloads;
+}
+
+// IRQL PASSIVE_LEVEL (NetEventRestart, before the pump resumes).
+void TapBinding::applyPendingOffloads() {
+  std::optional<AdapterOffloads> pending;
+  {
+    std::lock_guard guard(pendingOffloadsLock_);
+    pending.swap(pendingOffloads_);
+  }
+  if (!pending || *pending == offloads_ || !tap_) return;
+  try {
+    setTapOffloads(*pending);
+    const TapOffloads offered = tapOffloadsFor(offloads_);
+    log().info("{}: task offload configuration changed; tap '{}' offers{}{}{}{}", adapterName_, plan_.tapName,
+               offered.checksum ? " csum" : "", offered.tcp4 ? " tso4" : "", offered.tcp6 ? " tso6" : "",
+               counters_.vnetHeader.load() ? "" : " nothing (no vnet header)");
+  } catch (const std::exception& error) {
+    log().error("{}: applying the new task offload configuration failed: {}", adapterName_, error.what());
+  }
+  // Rebuilt in any case: setTapOffloads stopped the pump (and the frame size may differ).
+  try {
+    if (tap_) buildDataPath(frameCapacityFor(offloads_));
+  } catch (const std::exception& error) {
+    log().error("{}: {}", adapterName_, error.what());
+  }
 }
 
 void TapBinding::abandon() {
@@ -210,6 +271,7 @@ void TapBinding::pause() {
 
 // IRQL PASSIVE_LEVEL (NetEventRestart).
 void TapBinding::restart() {
+  applyPendingOffloads();
   running_ = true;
   if (pump_) pump_->resume();
   owner_.bindingStateChanged(*this);
@@ -332,6 +394,11 @@ void TapBinding::framesFromLinux(std::span<const TapFrameBuffer> frames) {
       continue;
     }
     capture(data);
+    if (!prepareOffload(frame, nbl)) {
+      pool_->give(nbl);
+      ++counters_.dropsOffload;
+      continue;
+    }
     *tail = nbl;
     tail = &NET_BUFFER_LIST_NEXT_NBL(nbl);
     ++count;
@@ -342,6 +409,22 @@ void TapBinding::framesFromLinux(std::span<const TapFrameBuffer> frames) {
   counters_.bytesToAdapter += bytes;
   // IRQL PASSIVE_LEVEL here, so no NDIS_SEND_FLAGS_DISPATCH_LEVEL.
   NdisSendNetBufferLists(bindingHandle_, head, NDIS_DEFAULT_PORT_NUMBER, 0);
+}
+
+// The pump thread, PASSIVE_LEVEL. Linux's offload request for one frame, in its NBL's copy.
+bool TapBinding::prepareOffload(const TapFrameBuffer& frame, PNET_BUFFER_LIST nbl) {
+  SendInfo info;
+  switch (prepareSend(frame.offload, offloads_, pool_->writableFrameOf(nbl), info)) {
+    case SendDisposition::Plain: return true;
+    case SendDisposition::SoftwareChecksum: ++counters_.checksumsInSoftware; return true;
+    case SendDisposition::Drop: return false;
+    case SendDisposition::Offloaded: break;
+  }
+  NET_BUFFER_LIST_INFO(nbl, TcpIpChecksumNetBufferListInfo) = info.checksum.Value;
+  NET_BUFFER_LIST_INFO(nbl, TcpLargeSendNetBufferListInfo) = info.largeSend.Value;
+  if (info.largeSend.Value != nullptr) ++counters_.largeSendsOffloaded;
+  else ++counters_.checksumOffloaded;
+  return true;
 }
 
 // The pump thread, PASSIVE_LEVEL.
@@ -361,6 +444,13 @@ void TapBinding::sendComplete(PNET_BUFFER_LIST nbls, ULONG) {
     next = NET_BUFFER_LIST_NEXT_NBL(nbl);
     NET_BUFFER_LIST_NEXT_NBL(nbl) = nullptr;
     if (NET_BUFFER_LIST_STATUS(nbl) != NDIS_STATUS_SUCCESS) ++counters_.sendFailures;
+    // An LSOv2 send (the only kind with the Type bit set) completes with
+    // LsoV2TransmitComplete.Reserved zero: the miniport must overwrite MSS and offset.
+    NDIS_TCP_LARGE_SEND_OFFLOAD_NET_BUFFER_LIST_INFO largeSend;
+    largeSend.Value = NET_BUFFER_LIST_INFO(nbl, TcpLargeSendNetBufferListInfo);
+    if (largeSend.LsoV2TransmitComplete.Type == NDIS_TCP_LARGE_SEND_OFFLOAD_V2_TYPE &&
+        largeSend.LsoV2TransmitComplete.Reserved != 0)
+      ++counters_.largeSendCompletionsMalformed;
     pool_->give(nbl);
   }
   if (pool_->outstanding() == 0 || waitingForNbl_.load()) {
@@ -384,7 +474,19 @@ void TapBinding::receive(PNET_BUFFER_LIST nbls, ULONG receiveFlags) {
       counters_.dropsTapFull += receiveBatch_.size() - written;
       receiveBatch_.clear();
     };
+    const bool vnetHeader = tap_ && tap_->vnetHeader();
     for (PNET_BUFFER_LIST nbl = nbls; nbl != nullptr; nbl = NET_BUFFER_LIST_NEXT_NBL(nbl)) {
+      // The adapter's checksum results, for every frame of the NBL. A failure is passed on
+      // without DATA_VALID: Linux checks the frame itself (and counts what it drops); an
+      // adapter's verdict is not a reason to drop what might be a good frame.
+      ReceiveOffload nblOffload;
+      if (vnetHeader) {
+        NDIS_TCP_IP_CHECKSUM_NET_BUFFER_LIST_INFO checksum;
+        checksum.Value = NET_BUFFER_LIST_INFO(nbl, TcpIpChecksumNetBufferListInfo);
+        nblOffload = receiveOffloadFor(checksum);
+        if (checksum.Receive.TcpChecksumFailed || checksum.Receive.UdpChecksumFailed || checksum.Receive.IpChecksumFailed)
+          ++counters_.receiveChecksumFailed;
+      }
       for (PNET_BUFFER nb = NET_BUFFER_LIST_FIRST_NB(nbl); nb != nullptr; nb = NET_BUFFER_NEXT_NB(nb)) {
         const ULONG length = NET_BUFFER_DATA_LENGTH(nb);
         if (length == 0 || length > capacity) {
@@ -400,7 +502,16 @@ void TapBinding::receive(PNET_BUFFER_LIST nbls, ULONG receiveFlags) {
         }
         std::span<const std::byte> frame(data, length);
         capture(frame);
-        receiveBatch_.push_back(TapFrame{.data = frame, .offload = {}});
+        ReceiveOffload offload = nblOffload;
+        if (offload.checksumVerified) {
+          // The checksum field is rewritten for the TAP (markChecksumVerified), in our copy:
+          // the NBL's data is the miniport's.
+          if (data != storage) std::memcpy(storage, data, length);
+          markChecksumVerified(std::span(storage, length), offload);
+          frame = std::span<const std::byte>(storage, length);
+        }
+        receiveBatch_.push_back(TapFrame{.data = frame, .offload = offload});
+        if (offload.checksumVerified) ++counters_.receiveChecksumVerified;
         if (receiveBatch_.size() == kBatchFrames) flush();
       }
     }
@@ -414,6 +525,15 @@ void TapBinding::receive(PNET_BUFFER_LIST nbls, ULONG receiveFlags) {
 
 // IRQL <= DISPATCH_LEVEL.
 void TapBinding::status(const NDIS_STATUS_INDICATION& indication) {
+  if (indication.StatusCode == NDIS_STATUS_TASK_OFFLOAD_CURRENT_CONFIG) {
+    // Applied at the next NetEventRestart: re-attaching the TAP is PASSIVE_LEVEL work that
+    // must not race the data path.
+    if (indication.StatusBuffer == nullptr || indication.StatusBufferSize < NDIS_SIZEOF_NDIS_OFFLOAD_REVISION_1) return;
+    const AdapterOffloads offloads = adapterOffloadsFrom(static_cast<const NDIS_OFFLOAD*>(indication.StatusBuffer));
+    std::lock_guard guard(pendingOffloadsLock_);
+    pendingOffloads_ = offloads;
+    return;
+  }
   if (indication.StatusCode != NDIS_STATUS_LINK_STATE || indication.StatusBuffer == nullptr ||
       indication.StatusBufferSize < sizeof(NDIS_LINK_STATE))
     return;
@@ -451,6 +571,14 @@ TapBindingStats TapBinding::stats() const {
   s.packetFilter = counters_.packetFilter.load();
   s.multicastAddresses = counters_.multicastAddresses.load();
   s.oidFailures = counters_.oidFailures.load();
+  s.vnetHeader = counters_.vnetHeader.load();
+  s.checksumOffloaded = counters_.checksumOffloaded.load();
+  s.largeSendsOffloaded = counters_.largeSendsOffloaded.load();
+  s.checksumsInSoftware = counters_.checksumsInSoftware.load();
+  s.dropsOffload = counters_.dropsOffload.load();
+  s.receiveChecksumVerified = counters_.receiveChecksumVerified.load();
+  s.receiveChecksumFailed = counters_.receiveChecksumFailed.load();
+  s.largeSendCompletionsMalformed = counters_.largeSendCompletionsMalformed.load();
   std::lock_guard guard(tapLock_);
   s.sendsOutstanding = pool_ ? pool_->outstanding() : 0;
   return s;

@@ -18,8 +18,15 @@
 // multicast memberships (LinkWatcher) become OID_GEN_CURRENT_PACKET_FILTER and
 // OID_802_3_MULTICAST_LIST.
 //
-// No vnet header: the adapters ndishost binds advertise no task offloads (the bind
-// parameters' offload pointers are NULL), so frames cross without virtio_net_hdr.
+// Task offloads: the adapter's current offload configuration (NDIS_BIND_PARAMETERS.
+// DefaultOffloadConfiguration, and NDIS_STATUS_TASK_OFFLOAD_CURRENT_CONFIG indications,
+// applied at the next NetEventRestart) decides whether the TAP carries virtio_net_hdr
+// (IFF_VNET_HDR) and what TUNSETOFFLOAD offers Linux (ndis_frame_info.hpp). Per frame,
+// Linux's partial checksum / GSO request becomes TcpIpChecksumNetBufferListInfo or LSOv2
+// TcpLargeSendNetBufferListInfo; a checksum the adapter cannot take is finished by the
+// binding, a large send it cannot take is dropped and counted. Received checksum results
+// become VIRTIO_NET_HDR_F_DATA_VALID. An adapter without offloads gets a TAP without the
+// header, as before.
 #pragma once
 
 #include <ndis.h>
@@ -35,6 +42,7 @@
 #include <string>
 #include <vector>
 
+#include "host/binding/ndis_frame_info.hpp"
 #include "host/binding/tap_protocol.hpp"
 #include "host/binding/tap_send_pool.hpp"
 #include "host/netlink/link_watcher.hpp"
@@ -69,6 +77,7 @@ class TapBinding {
   static constexpr std::size_t kSendNbls = 256;     // NBLs in flight to the adapter, at most
   static constexpr std::size_t kBatchFrames = 32;   // frames per TAP read batch / NBL chain
   static constexpr std::size_t kFrameOverhead = 18; // Ethernet header + one 802.1Q tag over the MTU
+  static constexpr std::size_t kLargeSendFrame = 65535 + kFrameOverhead;  // a GSO frame: a 64 KiB IP packet
 
   TapBinding(TapBindingOwner& owner, NDIS_HANDLE protocolHandle, std::string adapterName, TapPlan plan);
   ~TapBinding();
@@ -134,6 +143,19 @@ class TapBinding {
   void close();
   void releaseHostSide();
   void capture(std::span<const std::byte> frame);
+  // Frames up to this size cross in either direction (MTU, or a GSO frame with TSO).
+  std::size_t frameCapacityFor(const AdapterOffloads& offloads) const;
+  // The send pool and the pump for `frameCapacity` (PASSIVE_LEVEL; no send outstanding, the
+  // pump stopped or not made yet). The pump starts paused.
+  void buildDataPath(std::size_t frameCapacity);
+  // NetEventRestart: an offload configuration indicated since the TAP was configured is
+  // applied (the TAP re-attached with or without IFF_VNET_HDR, TUNSETOFFLOAD, the data path
+  // rebuilt). PASSIVE_LEVEL, the binding paused.
+  void applyPendingOffloads();
+  void setTapOffloads(const AdapterOffloads& offloads);
+  // Linux's offload request for one frame into its NBL (info, or the frame finished in
+  // software); false: the frame cannot be sent as asked (dropped and counted).
+  bool prepareOffload(const TapFrameBuffer& frame, PNET_BUFFER_LIST nbl);
 
   TapBindingOwner& owner_;
   const NDIS_HANDLE protocolHandle_;
@@ -149,6 +171,11 @@ class TapBinding {
   // What the adapter said at bind time.
   ULONG maximumListSize_ = 0;
   unsigned mtu_ = 0;
+  // The offloads the TAP is configured for: written at bind and restart while the pump is
+  // stopped, read by the pump thread.
+  AdapterOffloads offloads_;
+  std::mutex pendingOffloadsLock_;
+  std::optional<AdapterOffloads> pendingOffloads_;  // from NDIS_STATUS_TASK_OFFLOAD_CURRENT_CONFIG
 
   std::mutex oidSerial_;  // one OID request of ours at a time
   NDIS_OID_REQUEST oidRequest_{};
@@ -176,7 +203,10 @@ class TapBinding {
   std::atomic<bool> linkStatusSeen_{false};
   struct Counters {
     std::atomic<std::uint64_t> framesToAdapter{0}, bytesToAdapter{0}, framesFromAdapter{0}, bytesFromAdapter{0},
-        sendFailures{0}, dropsNoNbl{0}, dropsPaused{0}, dropsTapFull{0}, oidFailures{0}, filterChanges{0};
+        sendFailures{0}, dropsNoNbl{0}, dropsPaused{0}, dropsTapFull{0}, oidFailures{0}, filterChanges{0},
+        checksumOffloaded{0}, largeSendsOffloaded{0}, checksumsInSoftware{0}, dropsOffload{0},
+        receiveChecksumVerified{0}, receiveChecksumFailed{0}, largeSendCompletionsMalformed{0};
+    std::atomic<bool> vnetHeader{false};
     std::atomic<ULONG> packetFilter{0};
     std::atomic<std::size_t> multicastAddresses{0};
   } counters_;

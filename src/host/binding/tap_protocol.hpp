@@ -17,6 +17,8 @@
 
 #include <wdm.h>
 
+#include "link/pcap_writer.hpp"
+
 namespace ndishost::host {
 
 // What ProtocolBindAdapterEx saw of an adapter, for the host to choose a TAP by.
@@ -29,6 +31,7 @@ struct TapPlan {
   std::string tapName;        // interface name, e.g. ndis0 (must be free)
   std::string netnsPath;      // e.g. /run/netns/demo-a; empty: ndishost's own namespace
   std::string upperCapture;   // pcap file of Ethernet frames at the upper edge; empty: none
+  std::uint32_t upperCaptureSnapLength = link::kWholePacketSnapshotLength;  // bytes kept per frame
   bool bringUp = true;        // set IFF_UP once the binding runs
 };
 
@@ -49,6 +52,15 @@ struct TapBindingStats {
   std::uint64_t multicastAddresses = 0;  // addresses in the last OID_802_3_MULTICAST_LIST set
   std::uint64_t oidFailures = 0;         // filter / multicast-list OIDs the adapter failed
   std::uint64_t sendsOutstanding = 0;    // NBLs handed to NdisSendNetBufferLists, not completed yet
+  // Task offloads (offload): the TAP has IFF_VNET_HDR when the adapter offers any.
+  bool vnetHeader = false;
+  std::uint64_t checksumOffloaded = 0;    // frames sent with TcpIpChecksumNetBufferListInfo
+  std::uint64_t largeSendsOffloaded = 0;  // frames sent with LSOv2 TcpLargeSendNetBufferListInfo
+  std::uint64_t checksumsInSoftware = 0;  // partial checksums the adapter cannot take, finished by the binding
+  std::uint64_t dropsOffload = 0;         // frames from Linux whose large send the adapter cannot take
+  std::uint64_t receiveChecksumVerified = 0;  // received frames passed to Linux as VIRTIO_NET_HDR_F_DATA_VALID
+  std::uint64_t receiveChecksumFailed = 0;    // received frames the adapter said failed (Linux checks them again)
+  std::uint64_t largeSendCompletionsMalformed = 0;  // LSOv2 sends completed without LsoV2TransmitComplete set
 };
 
 class TapProtocol {

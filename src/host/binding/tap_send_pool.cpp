@@ -100,4 +100,9 @@ std::span<const std::byte> TapSendPool::frameOf(PNET_BUFFER_LIST nbl) const {
   return {storage_.data() + index * frameCapacity_, NET_BUFFER_DATA_LENGTH(NET_BUFFER_LIST_FIRST_NB(nbl))};
 }
 
+std::span<std::byte> TapSendPool::writableFrameOf(PNET_BUFFER_LIST nbl) {
+  const std::size_t index = slotIndexOf(nbl);
+  return {storage_.data() + index * frameCapacity_, NET_BUFFER_DATA_LENGTH(NET_BUFFER_LIST_FIRST_NB(nbl))};
+}
+
 }  // namespace ndishost::host::binding

@@ -39,6 +39,9 @@ class TapSendPool {
   std::size_t outstanding() const { return outstanding_.load(std::memory_order_acquire); }
   // The frame bytes of an NBL from this pool (for the upper-edge capture).
   std::span<const std::byte> frameOf(PNET_BUFFER_LIST nbl) const;
+  // The same bytes, writable: the binding prepares offloaded frames in the NBL's own copy
+  // (between take() and the send).
+  std::span<std::byte> writableFrameOf(PNET_BUFFER_LIST nbl);
 
  private:
   struct Slot {

@@ -64,9 +64,16 @@ struct RegistryValue {
   std::variant<std::uint32_t, std::string, std::vector<std::uint8_t>> value;
 };
 
+// Bytes of each packet a capture keeps (pcap snaplen; the record keeps the original
+// length). 262144 keeps every frame and URB whole; usbmon records need at least their
+// 64-byte header.
+inline constexpr std::uint32_t kDefaultCaptureSnapLength = 262144;
+inline constexpr std::uint32_t kMinimumCaptureSnapLength = 64;
+
 struct CaptureConfig {
   std::filesystem::path upperEdge;  // Ethernet frames between the TAP binding and NDIS
-  std::filesystem::path lowerEdge;  // USB URBs (usbmon pcap)
+  std::filesystem::path lowerEdge;  // USB URBs (usbmon pcap): only this device's URBs
+  std::uint32_t snapLength = kDefaultCaptureSnapLength;  // for both files
 };
 
 struct DeviceConfig {
@@ -98,10 +105,10 @@ struct NdisTimeouts {
 };
 
 struct VerificationConfig {
-  bool enabled = true;
+  bool enabled = true;                     // false: no rule is reported (nt::ViolationPolicy)
   bool fatal = false;                      // a violation stops ndishost (else it is reported and counted)
   bool leakCheck = true;                   // check per-driver pool/IRP/MDL/NBL ledgers at unload
-  std::vector<std::string> disabledRules;  // e.g. "irql.too-high"
+  std::vector<std::string> disabledRules;  // e.g. "irql.too-high"; names from nt/support/rule_registry.hpp
 };
 
 struct HostConfig {
@@ -110,6 +117,8 @@ struct HostConfig {
   std::vector<DeviceConfig> devices;
   NdisTimeouts timeouts;
   VerificationConfig verification;
+  // [capture] snaplen: the default of every device's capture.snaplen.
+  std::uint32_t captureSnapLength = kDefaultCaptureSnapLength;
 };
 
 // 02:4e:44:00:00:<index+1>: locally administered, unicast, stable per device index.

@@ -8,6 +8,7 @@
 #include <toml++/toml.h>
 
 #include "link/link_error.hpp"
+#include "nt/support/rule_registry.hpp"
 
 namespace ndishost::host::config {
 namespace {
@@ -196,8 +197,34 @@ RegistryValue readRegistryValue(const TableReader& registry, std::string_view ke
   return value;
 }
 
+std::optional<std::uint32_t> readSnapLength(const TableReader& reader) {
+  if (auto value = reader.integer("snaplen", kMinimumCaptureSnapLength, kDefaultCaptureSnapLength))
+    return static_cast<std::uint32_t>(*value);
+  return std::nullopt;
+}
+
+// [verification] disable: each name must be a rule the runtime checks; a misspelt one would
+// otherwise leave the rule on without a word.
+std::vector<std::string> readRuleNames(const TableReader& reader) {
+  std::vector<std::string> names = reader.strings("disable");
+  if (names.empty()) return names;
+  std::size_t index = 0;
+  for (const toml::node& element : *reader.find("disable")->as_array()) {
+    const std::string& name = names[index++];
+    if (name == nt::kAlwaysFatalRule)
+      reader.fail("disable", element, "\"" + name + "\" cannot be disabled (KeBugCheckEx is the driver asking to stop)");
+    if (nt::isKnownRule(name)) continue;
+    const std::vector<std::string_view> known(nt::knownRules().begin(), nt::knownRules().end());
+    const std::string suggestion = suggestKey(name, known);
+    reader.fail("disable", element,
+                "\"" + name + "\" is not a rule name" +
+                    (suggestion.empty() ? std::string(" (docs/CHECKS.md lists them)") : " (did you mean '" + suggestion + "'?)"));
+  }
+  return names;
+}
+
 DeviceConfig readDevice(const toml::table& table, std::size_t index, const std::string& context, const std::string& file,
-                        const std::filesystem::path& base) {
+                        const std::filesystem::path& base, std::uint32_t defaultSnapLength) {
   TableReader reader(table, context, file,
                      {"name", "kind", "mac", "speed-mbps", "max-transfer-in", "max-transfer-out", "max-segment-size", "far-side", "tap", "tap-namespace",
                       "registry", "capture"});
@@ -252,10 +279,12 @@ DeviceConfig readDevice(const toml::table& table, std::size_t index, const std::
       device.registry.push_back(readRegistryValue(registryReader, key.str(), node));
     }
   }
+  device.capture.snapLength = defaultSnapLength;
   if (const toml::table* capture = reader.table("capture")) {
-    TableReader captureReader(*capture, reader.path("capture"), file, {"upper", "lower"});
+    TableReader captureReader(*capture, reader.path("capture"), file, {"upper", "lower", "snaplen"});
     if (auto path = captureReader.string("upper")) device.capture.upperEdge = resolve(base, *path);
     if (auto path = captureReader.string("lower")) device.capture.lowerEdge = resolve(base, *path);
+    if (auto snapLength = readSnapLength(captureReader)) device.capture.snapLength = *snapLength;
   }
   return device;
 }
@@ -294,13 +323,18 @@ HostConfig parseConfig(std::string_view text, const std::string& fileName, const
 
   HostConfig config;
   config.source = fileName;
-  TableReader top(document, "", fileName, {"driver", "device", "ndis", "verification"});
+  TableReader top(document, "", fileName, {"driver", "device", "ndis", "verification", "capture"});
 
+  // Before the devices: [capture] gives their default.
+  if (const toml::table* capture = top.table("capture")) {
+    TableReader reader(*capture, "capture", fileName, {"snaplen"});
+    if (auto snapLength = readSnapLength(reader)) config.captureSnapLength = *snapLength;
+  }
   for (const auto& [table, context] : arrayOfTables(top, "driver"))
     config.drivers.push_back(readDriver(*table, context, fileName, baseDirectory));
   std::size_t index = 0;
   for (const auto& [table, context] : arrayOfTables(top, "device"))
-    config.devices.push_back(readDevice(*table, index++, context, fileName, baseDirectory));
+    config.devices.push_back(readDevice(*table, index++, context, fileName, baseDirectory, config.captureSnapLength));
 
   if (const toml::table* ndis = top.table("ndis")) {
     TableReader reader(*ndis, "ndis", fileName,
@@ -320,7 +354,7 @@ HostConfig parseConfig(std::string_view text, const std::string& fileName, const
     config.verification.enabled = reader.boolean("enabled").value_or(true);
     config.verification.fatal = reader.boolean("fatal").value_or(false);
     config.verification.leakCheck = reader.boolean("leak-check").value_or(true);
-    config.verification.disabledRules = reader.strings("disable");
+    config.verification.disabledRules = readRuleNames(reader);
   }
   if (config.devices.empty()) throw ConfigError({fileName, 0, 0}, "device", "no [[device]] configured");
   validate(config);

@@ -303,6 +303,31 @@ void addDeviceAction(CLI::App& app, const Context& context, const std::string& n
   });
 }
 
+void addLink(CLI::App& app, const Context& context) {
+  auto common = std::make_shared<CommonOptions>();
+  struct Link {
+    std::string device, state;
+  };
+  auto options = std::make_shared<Link>();
+  CLI::App* command = addCommand(
+      app, "link",
+      "Take a device's network link down or up, as pulling or plugging its cable would: the\n"
+      "emulated USB device reports the change (CDC NETWORK_CONNECTION, RNDIS MEDIA_CONNECT/\n"
+      "DISCONNECT), the adapter indicates NDIS_STATUS_LINK_STATE and the TAP loses or regains\n"
+      "carrier. Returns once the TAP follows (or after 5 s while the adapter cannot indicate).\n"
+      "Example: ndishost link ncm0 down",
+      common);
+  command->add_option("device", options->device, "Device name as `ndishost list` shows it")->required();
+  command->add_option("state", options->state, "up or down")->required()->check(CLI::IsMember({"up", "down"}));
+  command->callback([context, common, options] {
+    runCommand(context, "link", [&] {
+      connectControl(common->socketPath())
+          .request({{"cmd", "link"}, {"device", options->device}, {"up", options->state == "up"}});
+      context.out << fmt::format("{}: link {}\n", options->device, options->state);
+    });
+  });
+}
+
 void addTrace(CLI::App& app, const Context& context) {
   auto common = std::make_shared<CommonOptions>();
   struct Trace {
@@ -375,6 +400,13 @@ void addControlCommands(CLI::App& app, std::ostream& out, std::ostream& err) {
                   "suspended (D3)");
   addDeviceAction(app, context, "resume", "Bring a suspended device back to D0 and restart its adapter.",
                   "resumed (D0)");
+  addLink(app, context);
+  addDeviceAction(app, context, "hang",
+                  "Make a device stop answering, as a wedged USB device does: its bulk transfers stay\n"
+                  "pending. NDIS's send time-out ([ndis] check-for-hang-ms) detects the hang and resets\n"
+                  "the adapter (MiniportResetEx); the driver's pipe abort revives the device. For testing\n"
+                  "recovery; `ndishost stats` counts hangs_detected and resets.",
+                  "stopped answering (NDIS will detect it and reset the adapter)");
   addTrace(app, context);
   addTimelineCommand(app, out, err);
 }

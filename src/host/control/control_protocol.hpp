@@ -6,7 +6,8 @@
 //   {"cmd":"stats","device":"ncm0"}                   -> {"ok":true,"stats":{...}}   ("" or absent = all)
 //   {"cmd":"oid-query","device":D,"oid":N,"length":L} -> {"ok":true,"data":"hex bytes"}
 //   {"cmd":"oid-set","device":D,"oid":N,"data":"hex"} -> {"ok":true}
-//   {"cmd":"unplug"|"plug"|"reset"|"suspend"|"resume","device":D} -> {"ok":true}
+//   {"cmd":"unplug"|"plug"|"reset"|"suspend"|"resume"|"hang","device":D} -> {"ok":true}
+//   {"cmd":"link","device":D,"up":true|false}        -> {"ok":true}
 //   {"cmd":"trace"}  -> {"ok":true,"streaming":true}, then {"event":{...}} lines until the
 //                       client disconnects; {"dropped":N} when a slow reader lost N events.
 // Any failure: {"ok":false,"error":"message for the user"}.

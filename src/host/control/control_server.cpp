@@ -274,10 +274,17 @@ nlohmann::json ControlServer::Impl::dispatch(const nlohmann::json& request) {
       host.oidSet(device, oid, bytes);
       return {{"ok", true}};
     }
+    if (cmd == "link") {
+      const std::string device = requireDevice(request);
+      const auto up = request.find("up");
+      if (up == request.end() || !up->is_boolean()) throw ControlError("\"link\" needs \"up\": true or false");
+      host.setLink(device, up->get<bool>());
+      return {{"ok", true}};
+    }
     using Action = void (HostControl::*)(const std::string&);
     static constexpr std::pair<std::string_view, Action> kDeviceActions[] = {
         {"unplug", &HostControl::unplug}, {"plug", &HostControl::plug},       {"reset", &HostControl::reset},
-        {"suspend", &HostControl::suspend}, {"resume", &HostControl::resume}};
+        {"suspend", &HostControl::suspend}, {"resume", &HostControl::resume}, {"hang", &HostControl::hang}};
     for (const auto& [name, action] : kDeviceActions) {
       if (cmd == name) {
         (host.*action)(requireDevice(request));

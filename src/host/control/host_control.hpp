@@ -45,6 +45,13 @@ class HostControl {
   virtual void reset(const std::string& device) = 0;   // MiniportResetEx through NDIS
   virtual void suspend(const std::string& device) = 0; // D3 (OID_PNP_SET_POWER)
   virtual void resume(const std::string& device) = 0;  // D0
+  // The emulated device's network link (the cable): down makes the device report
+  // disconnect (CDC NETWORK_CONNECTION / RNDIS MEDIA_DISCONNECT), the adapter indicates
+  // NDIS_STATUS_LINK_STATE and the TAP loses carrier; up brings it back.
+  virtual void setLink(const std::string& device, bool up) = 0;
+  // Fault injection: the emulated device stops answering bulk transfers (they stay pending)
+  // until the host aborts a pipe or resets the port; NDIS's send time-out is what notices.
+  virtual void hang(const std::string& device) = 0;
   // Live events (state changes, OIDs, resets, IRP errors) as JSON objects, until the
   // returned handle is destroyed. The sink runs on an arbitrary thread and must not block.
   class Subscription {

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "link/frame_port_factory.hpp"
+#include "link/pcap_writer.hpp"
 #include "ndis/miniport/adapter.hpp"
 #include "ndis/protocol/protocol_helpers.hpp"
 #include "ndis/traffic/adapter_traffic.hpp"
@@ -91,7 +92,9 @@ struct DeviceSlot {
   usb::device::EthernetFunction* function = nullptr;        // of `device`
   unsigned port = 0;                                        // 0 while unplugged
   bool suspended = false;
+  bool linkDown = false;  // `ndishost link <device> down`: the cable stays out across a re-plug
   std::string bindName;  // NDIS_BIND_PARAMETERS.AdapterName the TAP binding saw last
+  std::shared_ptr<link::PcapWriter> lowerCapture;  // this device's URBs only; null: none
 };
 
 struct HostRuntime::Impl {
@@ -104,9 +107,10 @@ struct HostRuntime::Impl {
 #if NDISHOST_HAVE_TAP_PROTOCOL
   std::unique_ptr<TapProtocol> taps;
 #endif
-  std::filesystem::path lowerCapture;
   bool recordViolations = false;
   std::optional<nt::RecordViolationsScope> violationRecording;  // restores the mode in stop()
+  std::optional<nt::ViolationPolicyScope> violationPolicy;       // [verification] enabled, disable
+  // [capture] snaplen for the captures the TAP binding opens by file name (upper edge).
   mutable std::mutex namesLock;                   // trace sinks run on any thread
   std::map<std::string, std::string> sourceNames;  // adapter name / instance path -> device
 
@@ -213,6 +217,7 @@ struct HostRuntime::Impl {
     std::copy(c.mac.begin(), c.mac.end(), ethernet.macAddress.bytes.begin());
     ethernet.linkSpeedBps = c.speedBitsPerSecond;
     ethernet.maxFrameSize = c.maxSegmentSize;  // wMaxSegmentSize / RNDIS OID_GEN_MAXIMUM_FRAME_SIZE
+    ethernet.linkUp = !s.linkDown;
     std::unique_ptr<usb::device::UsbFunction> function;
     switch (c.kind) {
       case DeviceKind::Ncm: {
@@ -259,7 +264,7 @@ struct HostRuntime::Impl {
     }
     unsigned port = 0;
     try {
-      port = bus->attach(s.device);
+      port = bus->attach(s.device, s.lowerCapture);
     } catch (...) {
       std::lock_guard guard(stateLock);
       attaching = nullptr;
@@ -299,8 +304,8 @@ struct HostRuntime::Impl {
   }
 
   // The NDIS time-outs of the config, as hang detection options, once the adapter runs:
-  // OID and reset time-outs in check periods, the pause drain limit; halt has no knob in
-  // the NDIS library (it waits as Windows does).
+  // OID and reset time-outs in check periods, the pause drain limit, and how long a halt
+  // may take before it is reported (NDIS keeps waiting, as Windows does).
   void applyTimeouts(Adapter& adapter) {
     const auto& t = owner.config_.timeouts;
     ndis::HangDetectionOptions options;
@@ -310,6 +315,7 @@ struct HostRuntime::Impl {
     options.slowOidChecks = std::max(options.slowOidChecks, options.oidChecks * 2);
     options.pauseDrainMs = static_cast<std::uint32_t>(t.pause.count());
     options.resetChecks = static_cast<std::uint32_t>(std::max<std::int64_t>(1, (t.reset.count() + period - 1) / period));
+    options.haltReportMs = static_cast<std::uint32_t>(t.halt.count());
     adapter.traffic().setHangDetectionOptions(options);
   }
 
@@ -343,6 +349,13 @@ struct HostRuntime::Impl {
     // Not fatal: a violation is reported, recorded and counted (exit status 3 at the end).
     recordViolations = !verification.fatal;
     if (recordViolations) violationRecording.emplace();
+    try {
+      violationPolicy.emplace(nt::ViolationPolicy{
+          .enabled = verification.enabled,
+          .disabledRules = {verification.disabledRules.begin(), verification.disabledRules.end()}});
+    } catch (const std::invalid_argument& error) {
+      throw StartupError(fmt::format("{}: [verification] disable: {}", cfg.source, error.what()));
+    }
 
     kernel = std::make_unique<nt::Runtime>(nt::RuntimeOptions{.processors = owner.options_.processors});
 
@@ -366,16 +379,23 @@ struct HostRuntime::Impl {
 
     pnp = std::make_unique<nt::pnp::PnpManager>(buildManifest());
     usb::bus::UsbBusOptions busOptions;
-    for (const auto& d : cfg.devices) {
-      if (d.capture.lowerEdge.empty()) continue;
-      if (lowerCapture.empty()) {
-        lowerCapture = d.capture.lowerEdge;
-      } else if (d.capture.lowerEdge != lowerCapture) {
-        progress(fmt::format("warning: {}: one usbmon capture per bus; {}'s URBs go to {} (with the other devices')",
-                             d.where.text(), d.name, lowerCapture.string()));
+    // Each device's usbmon capture gets only its own URBs (the bus records them per port);
+    // devices naming one file share its writer, with the first one's snaplen.
+    std::map<std::filesystem::path, std::shared_ptr<link::PcapWriter>> lowerWriters;
+    for (auto& s : slots) {
+      const auto& capture = s->config->capture;
+      if (capture.lowerEdge.empty()) continue;
+      auto& writer = lowerWriters[capture.lowerEdge];
+      if (!writer) {
+        try {
+          writer = link::PcapWriter::create(capture.lowerEdge, {link::PcapLinkType::UsbLinuxMmapped, capture.snapLength});
+        } catch (const std::exception& error) {
+          throw StartupError(fmt::format("{}: device {}: lower capture: {}", s->config->where.text(), s->config->name,
+                                         error.what()));
+        }
       }
+      s->lowerCapture = writer;
     }
-    busOptions.capturePath = lowerCapture;
     bus = std::make_unique<usb::bus::UsbBus>(busOptions);
     pnp->registerBuiltinDriver(kHubDriver, bus->driverObject());
     ndis::setAdapterConfigurationProvider(
@@ -406,6 +426,7 @@ struct HostRuntime::Impl {
                                                                       : "/run/netns/" + s->config->tapNamespace;
             }
             plan.upperCapture = s->config->capture.upperEdge.string();
+            plan.upperCaptureSnapLength = s->config->capture.snapLength;
             return plan;
           },
           [this](const std::string& adapterName, const std::string& message) {
@@ -486,6 +507,8 @@ struct HostRuntime::Impl {
       s->port = 0;
     }
     for (auto& s : slots) s->farSide.reset();
+    // The bus is gone: closing the last holder completes the file.
+    for (auto& s : slots) s->lowerCapture.reset();
     pnp.reset();
     kernel.reset();
     for (const auto& r : reports) {
@@ -500,6 +523,7 @@ struct HostRuntime::Impl {
       }
       violationRecording.reset();
     }
+    violationPolicy.reset();  // after unload: leaks and thread ends are reported under it
     result = out;
     return out;
   }
@@ -522,7 +546,6 @@ HostRuntime::~HostRuntime() {
 
 void HostRuntime::start() { impl_->start(); }
 ShutdownResult HostRuntime::stop() { return impl_->stop(); }
-std::filesystem::path HostRuntime::lowerCapture() const { return impl_->lowerCapture; }
 
 bool HostRuntime::waitAdapterRunning(const std::string& device, std::chrono::milliseconds limit) {
   DeviceSlot& s = impl_->slot(device);
@@ -655,7 +678,15 @@ nlohmann::json HostRuntime::stats(const std::string& device) {
                         {"packet_filter", b.packetFilter},
                         {"multicast_addresses", b.multicastAddresses},
                         {"oid_failures", b.oidFailures},
-                        {"sends_outstanding", b.sendsOutstanding}};
+                        {"sends_outstanding", b.sendsOutstanding},
+                        {"vnet_header", b.vnetHeader},
+                        {"checksum_offloaded", b.checksumOffloaded},
+                        {"large_sends_offloaded", b.largeSendsOffloaded},
+                        {"checksums_in_software", b.checksumsInSoftware},
+                        {"drops_offload", b.dropsOffload},
+                        {"receive_checksum_verified", b.receiveChecksumVerified},
+                        {"receive_checksum_failed", b.receiveChecksumFailed},
+                        {"large_send_completions_malformed", b.largeSendCompletionsMalformed}};
       }
 #endif
     } else {
@@ -820,6 +851,58 @@ void HostRuntime::resume(const std::string& device) {
   if (!NT_SUCCESS(status))
     throw ControlError(fmt::format("{}: D0 failed: 0x{:08X}", device, static_cast<std::uint32_t>(status)));
   s.suspended = false;
+}
+
+void HostRuntime::setLink(const std::string& device, bool up) {
+  std::lock_guard op(impl_->operationLock);
+  if (impl_->result) throw ControlError("ndishost is stopping");
+  DeviceSlot& s = impl_->slot(device);
+  bool waitForCarrier = false;
+  {
+    std::lock_guard guard(impl_->stateLock);
+    s.linkDown = !up;
+    // Unplugged: remembered, the device comes back with its cable in this state.
+    if (s.function == nullptr || s.port == 0) return;
+    s.function->setLinkUp(up);
+    Adapter* a = impl_->adapterLocked(s);
+    // A suspended or paused adapter indicates the change only once it runs again.
+    waitForCarrier = a != nullptr && a->state() == AdapterState::Running && !s.suspended;
+  }
+  nt::traceEmit(nt::TraceCategory::Host, s.instancePath,
+                fmt::format("link {} (ndishost link: the device reports {})", up ? "up" : "down",
+                            up ? "connected" : "disconnected"));
+  impl_->progress(fmt::format("{}: link {}", device, up ? "up" : "down"));
+#if NDISHOST_HAVE_TAP_PROTOCOL
+  // Return once the indication reached the TAP, so `ip link` right after shows it.
+  if (!waitForCarrier || !impl_->taps) return;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::string bindName;
+    {
+      std::lock_guard guard(impl_->stateLock);
+      bindName = s.bindName;
+    }
+    for (const auto& b : impl_->taps->stats())
+      if (b.adapterName == bindName && b.carrier == up) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+#else
+  (void)waitForCarrier;
+#endif
+}
+
+void HostRuntime::hang(const std::string& device) {
+  std::lock_guard op(impl_->operationLock);
+  if (impl_->result) throw ControlError("ndishost is stopping");
+  DeviceSlot& s = impl_->slot(device);
+  {
+    std::lock_guard guard(impl_->stateLock);
+    if (s.device == nullptr || s.port == 0) throw ControlError(fmt::format("{} is not plugged in", device));
+    s.device->setUnresponsive(true);
+  }
+  nt::traceEmit(nt::TraceCategory::Host, s.instancePath,
+                "device stops answering bulk transfers (ndishost hang) until a pipe abort or port reset");
+  impl_->progress(fmt::format("{}: the device stops answering (ndishost hang)", device));
 }
 
 namespace {

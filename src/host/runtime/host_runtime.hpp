@@ -75,8 +75,6 @@ class HostRuntime final : public HostControl {
   ShutdownResult stop();
 
   const config::HostConfig& config() const { return config_; }
-  // The usbmon capture of the bus (the first device's capture.lower), or empty.
-  std::filesystem::path lowerCapture() const;
   // Blocks until the device's adapter is Running (true) or the time-out passes.
   bool waitAdapterRunning(const std::string& device, std::chrono::milliseconds limit);
   // Blocks until the device's adapter is bound to its TAP and the binding runs (true), or
@@ -93,6 +91,8 @@ class HostRuntime final : public HostControl {
   void reset(const std::string& device) override;
   void suspend(const std::string& device) override;
   void resume(const std::string& device) override;
+  void setLink(const std::string& device, bool up) override;
+  void hang(const std::string& device) override;
   std::unique_ptr<Subscription> subscribe(std::function<void(const nlohmann::json& event)> sink) override;
 
  private:

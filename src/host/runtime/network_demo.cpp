@@ -28,6 +28,9 @@ namespace {
 constexpr const char* kAddress4[2] = {"10.77.0.1", "10.77.0.2"};
 constexpr const char* kAddress6[2] = {"fd77:6e64:6973::1", "fd77:6e64:6973::2"};
 constexpr std::uint16_t kTransferPort = 5201;
+// Bytes kept of each frame and URB in the demo's captures: Ethernet, IP and TCP headers,
+// the usbmon header and the start of an NTB or RNDIS message.
+constexpr std::uint32_t kDemoCaptureSnapLength = 256;
 
 class DemoFailed : public std::runtime_error {
  public:
@@ -236,6 +239,9 @@ int runNetworkDemo(const NetworkDemoOptions& options, std::ostream& out) {
 
   config::HostConfig config;
   config.source = "ndishost demo";
+  // Headers are what a person reads in the demo's captures; whole frames of the TCP
+  // transfer would leave hundreds of megabytes in /tmp on every run.
+  config.captureSnapLength = kDemoCaptureSnapLength;
   for (int side = 0; side < 2; ++side) {
     config::DeviceConfig d;
     d.kind = side == 0 ? config::DeviceKind::Ncm : config::DeviceKind::Rndis;
@@ -246,6 +252,7 @@ int runNetworkDemo(const NetworkDemoOptions& options, std::ostream& out) {
     d.tap = side == 0 ? "ndis-ncm" : "ndis-rndis";
     d.capture.upperEdge = directory / (d.name + "-ethernet.pcap");
     d.capture.lowerEdge = directory / "usb.pcap";
+    d.capture.snapLength = kDemoCaptureSnapLength;
     d.where.file = "ndishost demo";
     config.devices.push_back(std::move(d));
   }
@@ -358,7 +365,7 @@ int runNetworkDemo(const NetworkDemoOptions& options, std::ostream& out) {
     if (ns) out << "  removing namespace " << ns->name() << "\n";
     ns.reset();
   }
-  out << "\nCaptures (Wireshark):\n";
+  out << "\nCaptures (Wireshark; the first " << kDemoCaptureSnapLength << " bytes of each frame and URB):\n";
   for (const auto& d : config.devices) out << "  " << d.capture.upperEdge.string() << "  (Ethernet, " << d.name << ")\n";
   out << "  " << (directory / "usb.pcap").string() << "  (usbmon: the URBs of both devices)\n";
   out << "Event log (JSON lines): " << (directory / "events.jsonl").string() << "\n";

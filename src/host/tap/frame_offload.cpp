@@ -59,6 +59,21 @@ FrameLayout parseFrameLayout(std::span<const std::byte> frame) {
   return layout;
 }
 
+bool completeChecksum(std::span<std::byte> frame, std::uint16_t checksumStart, std::uint16_t checksumOffset) {
+  const std::size_t field = std::size_t{checksumStart} + checksumOffset;
+  if (checksumStart >= frame.size() || field + 2 > frame.size()) return false;
+  std::uint32_t sum = 0;
+  std::size_t at = checksumStart;
+  for (; at + 1 < frame.size(); at += 2) sum += readBigEndian16(frame, at);
+  if (at < frame.size()) sum += std::to_integer<std::uint32_t>(frame[at]) << 8;
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  std::uint16_t checksum = static_cast<std::uint16_t>(~sum & 0xffff);
+  if (checksum == 0) checksum = 0xffff;
+  frame[field] = static_cast<std::byte>(checksum >> 8);
+  frame[field + 1] = static_cast<std::byte>(checksum & 0xff);
+  return true;
+}
+
 std::optional<TransmitOffload> decodeVnetHeader(std::span<const std::byte, kVnetHeaderSize> header) {
   TransmitOffload offload;
   const unsigned flags = std::to_integer<unsigned>(header[kFlags]);
@@ -83,9 +98,51 @@ std::optional<TransmitOffload> decodeVnetHeader(std::span<const std::byte, kVnet
 
 void encodeVnetHeader(const ReceiveOffload& offload, std::span<std::byte, kVnetHeaderSize> header) {
   for (std::byte& b : header) b = std::byte{0};
-  if (offload.checksumVerified) header[kFlags] = static_cast<std::byte>(VIRTIO_NET_HDR_F_DATA_VALID);
+  if (offload.checksumVerified) {
+    unsigned flags = VIRTIO_NET_HDR_F_DATA_VALID;
+    if (offload.checksumStart != 0) {
+      flags |= VIRTIO_NET_HDR_F_NEEDS_CSUM;
+      writeLittleEndian16(header, kCsumStart, offload.checksumStart);
+      writeLittleEndian16(header, kCsumOffset, offload.checksumOffset);
+    }
+    header[kFlags] = static_cast<std::byte>(flags);
+  }
   header[kGsoType] = static_cast<std::byte>(VIRTIO_NET_HDR_GSO_NONE);
   writeLittleEndian16(header, kHeaderLength, 0);
+}
+
+void markChecksumVerified(std::span<std::byte> frame, ReceiveOffload& offload) {
+  offload.checksumStart = offload.checksumOffset = 0;
+  if (!offload.checksumVerified) return;
+  const FrameLayout layout = parseFrameLayout(frame);
+  if (layout.l3 == L3Protocol::Other || layout.l4 == L4Protocol::Other) return;
+  std::size_t l4Length;
+  std::uint32_t sum = 0;
+  auto addWords = [&](std::size_t from, std::size_t count) {
+    for (std::size_t i = 0; i < count; i += 2) sum += readBigEndian16(frame, from + i);
+  };
+  if (layout.l3 == L3Protocol::IPv4) {
+    const std::size_t total = readBigEndian16(frame, layout.l3Offset + 2);
+    const std::size_t ipHeader = std::size_t{layout.l4Offset} - layout.l3Offset;
+    if (total < ipHeader || layout.l3Offset + total > frame.size()) return;
+    l4Length = total - ipHeader;
+    addWords(layout.l3Offset + 12, 8);
+  } else {
+    l4Length = readBigEndian16(frame, layout.l3Offset + 4);
+    if (layout.l4Offset + l4Length > frame.size()) return;
+    addWords(layout.l3Offset + 8, 32);
+  }
+  const bool tcp = layout.l4 == L4Protocol::Tcp;
+  const std::uint16_t fieldOffset = tcp ? 16 : 6;
+  if (l4Length < fieldOffset + 2u) return;
+  const std::size_t field = layout.l4Offset + fieldOffset;
+  if (!tcp && layout.l3 == L3Protocol::IPv4 && readBigEndian16(frame, field) == 0) return;  // no UDP checksum
+  sum += (tcp ? 6u : 17u) + static_cast<std::uint32_t>(l4Length);
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  frame[field] = static_cast<std::byte>(sum >> 8);
+  frame[field + 1] = static_cast<std::byte>(sum & 0xff);
+  offload.checksumStart = layout.l4Offset;
+  offload.checksumOffset = fieldOffset;
 }
 
 }  // namespace ndishost::host

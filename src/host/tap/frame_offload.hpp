@@ -30,7 +30,20 @@ struct TransmitOffload {
 // Frames to Linux (written to the TAP): what the NIC already verified.
 struct ReceiveOffload {
   bool checksumVerified = false;  // NDIS said the TCP/UDP (and IP) checksums succeeded
+  // Set by markChecksumVerified: where the L4 checksum field is. Linux's TAP ignores
+  // VIRTIO_NET_HDR_F_DATA_VALID on frames written to it (the flag is only honoured in the
+  // other direction, by virtio-net), so a verified frame also goes up as a partial checksum
+  // (VIRTIO_NET_HDR_F_NEEDS_CSUM, CHECKSUM_PARTIAL), which Linux takes as verified on local
+  // delivery and finishes correctly when it forwards the frame.
+  std::uint16_t checksumStart = 0;  // 0: DATA_VALID only
+  std::uint16_t checksumOffset = 0;
 };
+
+// Prepares a frame the NIC verified for the TAP: for IPv4/IPv6 TCP and UDP (checksum not 0)
+// the L4 checksum field is rewritten to the pseudo-header sum (as Linux's own partial
+// checksums have it) and the field's place is noted in `offload`. Other frames are left as
+// they are. IP lengths, not the frame length, give the L4 length (Ethernet padding).
+void markChecksumVerified(std::span<std::byte> frame, ReceiveOffload& offload);
 
 // What the binding needs to fill NDIS_TCP_IP_CHECKSUM_NET_BUFFER_LIST_INFO.Transmit and
 // NDIS_TCP_LARGE_SEND_OFFLOAD_NET_BUFFER_LIST_INFO: protocols and the L4 header offset,
@@ -43,6 +56,12 @@ struct FrameLayout {
   std::uint16_t l4Offset = 0;
 };
 FrameLayout parseFrameLayout(std::span<const std::byte> frame);
+
+// Finishes a partial checksum the way virtio asks the device to: the one's complement sum
+// from checksumStart to the end of the frame (the field holds the pseudo-header sum),
+// stored at checksumStart + checksumOffset (0 is sent as 0xffff). False when the offsets
+// lie outside the frame.
+bool completeChecksum(std::span<std::byte> frame, std::uint16_t checksumStart, std::uint16_t checksumOffset);
 
 // The virtio_net_hdr of IFF_VNET_HDR (10 bytes, little-endian as TUNSETVNETLE/ virtio 1.0
 // and x86 make it; this host only runs little-endian).

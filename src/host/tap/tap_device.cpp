@@ -170,6 +170,47 @@ void TapDevice::setOffloads(const TapOffloads& offloads) {
   if (::ioctl(tun_.get(), TUNSETOFFLOAD, static_cast<unsigned long>(flags)) != 0) throwSystem("TUNSETOFFLOAD", where, errno);
 }
 
+void TapDevice::reopen(bool vnetHeader) {
+  const std::string where = describe(name_, networkNamespace_);
+  if (vnetHeader == vnetHeader_) return;
+  // The new descriptor must be opened in the interface's namespace: TUNSETIFF looks the
+  // name up in the namespace /dev/net/tun was opened in.
+  auto attach = [&] {
+    link::UniqueFd fresh(::open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC));
+    if (!fresh) throwSystem("cannot open /dev/net/tun", where, errno);
+    if (::ioctl(tun_.get(), TUNSETPERSIST, 1) != 0) throwSystem("TUNSETPERSIST", where, errno);
+    tun_.reset();  // a single-queue TAP takes one descriptor at a time
+    ifreq request = requestFor(name_);
+    request.ifr_flags = IFF_TAP | IFF_NO_PI | (vnetHeader ? IFF_VNET_HDR : 0);
+    const bool attached = ::ioctl(fresh.get(), TUNSETIFF, &request) == 0;
+    const int err = errno;
+    if (!attached) {
+      // The interface stays (persistent) but has no descriptor: delete it rather than leak it.
+      link::UniqueFd cleanup(::open("/dev/net/tun", O_RDWR | O_CLOEXEC));
+      ifreq again = requestFor(name_);
+      again.ifr_flags = IFF_TAP | IFF_NO_PI;
+      if (cleanup && ::ioctl(cleanup.get(), TUNSETIFF, &again) == 0) ::ioctl(cleanup.get(), TUNSETPERSIST, 0);
+      throwSystem("cannot re-attach to the TAP interface (TUNSETIFF)", where, err);
+    }
+    if (::ioctl(fresh.get(), TUNSETPERSIST, 0) != 0) throwSystem("TUNSETPERSIST", where, errno);
+    if (vnetHeader) {
+      int headerSize = static_cast<int>(kVnetHeaderSize);
+      if (::ioctl(fresh.get(), TUNSETVNETHDRSZ, &headerSize) != 0) throwSystem("TUNSETVNETHDRSZ", where, errno);
+    }
+    tun_ = std::move(fresh);
+  };
+  if (networkNamespace_.empty()) {
+    attach();
+  } else {
+    try {
+      link::runInNetworkNamespace(networkNamespace_, attach);
+    } catch (const link::LinkError& error) {
+      throw TapError(TapError::Kind::Other, where + ": " + error.what());
+    }
+  }
+  vnetHeader_ = vnetHeader;
+}
+
 std::size_t TapDevice::readFrames(std::span<TapFrameBuffer> buffers) {
   std::size_t filled = 0;
   std::array<std::byte, kVnetHeaderSize> header{};

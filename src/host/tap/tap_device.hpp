@@ -84,6 +84,12 @@ class TapDevice {
   // Carrier (IFF_LOWER_UP / operstate) follows the adapter's media connect state.
   void setCarrier(bool connected);
   void setOffloads(const TapOffloads& offloads);
+  // Re-attaches to the same interface with or without IFF_VNET_HDR (the flag is fixed per
+  // file descriptor at TUNSETIFF): the interface is made persistent, the descriptor closed
+  // and a new one attached, then persistence is cleared again, so the interface, its
+  // index, addresses and settings survive. Offloads are reset (set them again). Not
+  // concurrently with readFrames/writeFrames/fd(): the caller quiesces both first.
+  void reopen(bool vnetHeader);
 
   // Reads up to buffers.size() ready frames without blocking; returns how many buffers
   // were filled (0: nothing ready). Oversized and unusable frames are dropped and counted.

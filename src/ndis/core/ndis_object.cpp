@@ -31,6 +31,8 @@ const char* toString(NdisObjectKind kind) {
       return "protocol driver";
     case NdisObjectKind::Binding:
       return "binding";
+    case NdisObjectKind::Device:
+      return "device";
   }
   return "?";
 }

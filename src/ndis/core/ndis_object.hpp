@@ -28,6 +28,7 @@ enum class NdisObjectKind : std::uint8_t {
   Standalone,      // a handle the host or a test creates (makeStandaloneHandle)
   ProtocolDriver,  // NdisRegisterProtocolDriver's NdisProtocolHandle (src/ndis/protocol)
   Binding,         // NdisOpenAdapterEx's NdisBindingHandle (src/ndis/protocol)
+  Device,          // NdisRegisterDeviceEx's NdisDeviceHandle (miniport/device_ddi.cpp)
 };
 
 const char* toString(NdisObjectKind kind);

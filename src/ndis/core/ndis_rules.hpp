@@ -31,6 +31,7 @@ enum class NdisBugSubcode : std::uint64_t {
   MissingAttributes = 0x0D,        // p2 adapter handle, p3 the missing attributes' NDIS_OBJECT_TYPE
   HaltWithOutstanding = 0x0E,      // p2 adapter handle, p3 sends the miniport still holds
   DeregisterWithAdapters = 0x0F,   // p2 miniport driver handle, p3 adapters still present
+  DeviceNotDeregistered = 0x10,    // p2 NdisDeviceHandle: still registered when MiniportDriverUnload returned
 
   // The traffic paths of an adapter (src/ndis/traffic); the report's text names the adapter.
   NblNotOwned = 0x20,         // p2 NBL: NdisMSendNetBufferListsComplete of an NBL NDIS did not send to the miniport

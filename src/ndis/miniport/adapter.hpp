@@ -28,6 +28,7 @@
 
 #include "ndis/config/configuration_store.hpp"
 #include "ndis/core/ndis_object.hpp"
+#include "ndis/core/offload_block.hpp"
 #include "ndis/traffic/adapter_traffic.hpp"
 
 namespace ndishost::ndis {
@@ -39,12 +40,16 @@ enum class AdapterState : std::uint8_t { Halted, Initializing, Paused, Restartin
 const char* toString(AdapterState state);
 
 // What NdisMSetMiniportAttributes kept. Pointers the miniport passed into its own memory are
-// not kept (they may point at its stack); the OID list is copied.
+// not kept (they may point at its stack); the OID list and the offload blocks are copied.
 struct AdapterAttributes {
   std::optional<NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES> registration;
   std::optional<NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES> general;  // pointer members NULL
   std::vector<NDIS_OID> supportedOids;                                // general.SupportedOidList
-  bool offloadSet = false;
+  // The offload attributes' NDIS_OFFLOAD blocks (Header.Size bytes of the miniport's, at most
+  // sizeof(NDIS_OFFLOAD), zero beyond). The current configuration is replaced by each
+  // NDIS_STATUS_TASK_OFFLOAD_CURRENT_CONFIG indication, as protocols binding later must see it.
+  std::optional<OffloadBlock> currentOffload;   // DefaultOffloadConfiguration
+  std::optional<OffloadBlock> hardwareOffload;  // HardwareOffloadCapabilities
 };
 
 // A snapshot for the host (adapter list, `ndishost status`).
@@ -163,6 +168,11 @@ struct AdapterBlock {
   Adapter* adapter;
 };
 inline constexpr std::uint64_t kAdapterBlockMagic = 0x4e44495341444150ull;  // "NDISADAP"
+
+// NdisMIndicateStatusEx of NDIS_STATUS_TASK_OFFLOAD_CURRENT_CONFIG (adapter_ddi.cpp): checks
+// that StatusBuffer is an NDIS_OFFLOAD and keeps it as the adapter's current offload
+// configuration. False ("ndis.status-bad-buffer" reported) when it is not one: not indicated.
+bool keepOffloadCurrentConfig(Adapter& adapter, const NDIS_STATUS_INDICATION& indication, const void* caller);
 
 // Calls the configuration provider (if any) for a new adapter.
 void provideAdapterConfiguration(Adapter& adapter);

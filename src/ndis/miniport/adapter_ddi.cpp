@@ -120,6 +120,18 @@ NDIS_STATUS setGeneral(Adapter& adapter, const NDIS_MINIPORT_ADAPTER_GENERAL_ATT
   return NDIS_STATUS_SUCCESS;
 }
 
+// Why `offload` (a miniport's NDIS_OFFLOAD of `size` bytes) is not one, or empty. Later
+// revisions only append members, so a revision 1 header and size are enough to use it.
+std::string offloadProblem(const NDIS_OFFLOAD& offload, std::size_t size) {
+  const NDIS_OBJECT_HEADER& header = offload.Header;
+  if (header.Type != NDIS_OBJECT_TYPE_OFFLOAD || header.Revision < NDIS_OFFLOAD_REVISION_1 ||
+      header.Size < NDIS_SIZEOF_NDIS_OFFLOAD_REVISION_1 || header.Size > size)
+    return fmt::format("Header (type {:#x}, revision {}, size {}) is not an NDIS_OFFLOAD header{}", header.Type,
+                       header.Revision, header.Size,
+                       header.Size > size ? fmt::format(" (larger than its {}-byte buffer)", size) : "");
+  return {};
+}
+
 NDIS_STATUS setOffload(Adapter& adapter, const NDIS_MINIPORT_ADAPTER_OFFLOAD_ATTRIBUTES& a, const void* caller) {
   if (NDIS_STATUS s = checkHeader(adapter, a.Header, "NDIS_MINIPORT_ADAPTER_OFFLOAD_ATTRIBUTES",
                                   {NDIS_SIZEOF_MINIPORT_ADAPTER_OFFLOAD_ATTRIBUTES_REVISION_1});
@@ -130,21 +142,40 @@ NDIS_STATUS setOffload(Adapter& adapter, const NDIS_MINIPORT_ADAPTER_OFFLOAD_ATT
                                std::pair{a.HardwareOffloadCapabilities, "HardwareOffloadCapabilities"}}) {
     if (offload == nullptr)
       return invalid(adapter, fmt::format("NDIS_MINIPORT_ADAPTER_OFFLOAD_ATTRIBUTES.{} is NULL", name));
-    if (offload->Header.Type != NDIS_OBJECT_TYPE_OFFLOAD || offload->Header.Revision < NDIS_OFFLOAD_REVISION_1 ||
-        offload->Header.Size < NDIS_SIZEOF_NDIS_OFFLOAD_REVISION_1)
-      return invalid(adapter, fmt::format("NDIS_MINIPORT_ADAPTER_OFFLOAD_ATTRIBUTES.{}->Header (type {:#x}, revision "
-                                          "{}, size {}) is not an NDIS_OFFLOAD header",
-                                          name, offload->Header.Type, offload->Header.Revision, offload->Header.Size));
+    if (std::string problem = offloadProblem(*offload, offload->Header.Size); !problem.empty())
+      return invalid(adapter, fmt::format("NDIS_MINIPORT_ADAPTER_OFFLOAD_ATTRIBUTES.{}->{}", name, problem));
   }
   std::lock_guard guard(adapter.attributesLock());
   AdapterAttributes& kept = adapter.attributes();
   if (!kept.general) return orderViolation(adapter, caller, "offload attributes set before general attributes");
-  // The offload configuration itself is the offload step's (OID_TCP_OFFLOAD_*); only note it.
-  kept.offloadSet = true;
+  // Copies: protocols get them in NDIS_BIND_PARAMETERS long after the miniport's memory is gone.
+  kept.currentOffload = OffloadBlock::copyOf(*a.DefaultOffloadConfiguration);
+  kept.hardwareOffload = OffloadBlock::copyOf(*a.HardwareOffloadCapabilities);
   return NDIS_STATUS_SUCCESS;
 }
 
 }  // namespace
+
+bool keepOffloadCurrentConfig(Adapter& adapter, const NDIS_STATUS_INDICATION& indication, const void* caller) {
+  std::string problem =
+      indication.StatusBufferSize < NDIS_SIZEOF_NDIS_OFFLOAD_REVISION_1
+          ? fmt::format("StatusBufferSize {} is smaller than an NDIS_OFFLOAD ({})", indication.StatusBufferSize,
+                        NDIS_SIZEOF_NDIS_OFFLOAD_REVISION_1)
+          : offloadProblem(*static_cast<const NDIS_OFFLOAD*>(indication.StatusBuffer), indication.StatusBufferSize);
+  if (!problem.empty()) {
+    reportNdisViolation("ndis.status-bad-buffer", NdisBugSubcode::StatusIndication, &indication,
+                        indication.StatusBufferSize, caller,
+                        fmt::format("{}: NdisMIndicateStatusEx(NDIS_STATUS_TASK_OFFLOAD_CURRENT_CONFIG): {}; not "
+                                    "indicated",
+                                    adapter.describe(), problem));
+    return false;
+  }
+  OffloadBlock copy = OffloadBlock::copyOf(*static_cast<const NDIS_OFFLOAD*>(indication.StatusBuffer));
+  std::lock_guard guard(adapter.attributesLock());
+  adapter.attributes().currentOffload = copy;
+  return true;
+}
+
 }  // namespace ndishost::ndis
 
 using namespace ndishost;

@@ -1,5 +1,10 @@
 #include "ndis/miniport/adapter_lifecycle.hpp"
 
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
 #include <fmt/format.h>
 
 #include "ndis/core/ndis_rules.hpp"
@@ -15,6 +20,40 @@ namespace {
 void traceCall(const Adapter& adapter, const std::string& text) {
   if (nt::traceEnabled()) nt::traceEmit(nt::TraceCategory::Ndis, adapter.describe(), text);
 }
+
+// Reports a halt that has not finished after HangDetectionOptions::haltReportMs (the host's
+// halt time-out): which driver holds up the removal. NDIS keeps waiting, as Windows does.
+class HaltWatch {
+ public:
+  HaltWatch(const Adapter& adapter, const char* action, std::uint32_t limitMs) {
+    if (limitMs == 0) return;
+    watcher_ = std::thread([this, &adapter, action, limitMs] {
+      std::unique_lock lock(mutex_);
+      if (finished_.wait_for(lock, std::chrono::milliseconds(limitMs), [this] { return done_; })) return;
+      const std::string text = fmt::format("MiniportHaltEx({}) has not returned after {} ms (the halt time-out); still waiting",
+                                           action, limitMs);
+      nt::logger("ndis").error("{}: {}", adapter.describe(), text);
+      traceCall(adapter, text);
+    });
+  }
+  ~HaltWatch() {
+    if (!watcher_.joinable()) return;
+    {
+      std::lock_guard guard(mutex_);
+      done_ = true;
+    }
+    finished_.notify_all();
+    watcher_.join();
+  }
+  HaltWatch(const HaltWatch&) = delete;
+  HaltWatch& operator=(const HaltWatch&) = delete;
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable finished_;
+  bool done_ = false;
+  std::thread watcher_;
+};
 
 const char* pnpEventName(NDIS_DEVICE_PNP_EVENT event) {
   switch (event) {
@@ -222,20 +261,27 @@ void haltAdapter(Adapter& adapter, NDIS_HALT_ACTION action) {
                              toString(adapter.state()));
     return;
   }
-  // The stack above unbinds first; then nothing new reaches the miniport.
-  notifyAdapterDeparting(adapter);
   AdapterTraffic& traffic = adapter.traffic();
-  traffic.onHalting();
   MINIPORT_HALT_HANDLER halt = adapter.driver().characteristics().HaltHandlerEx;
   if (std::size_t held = traffic.sendsHeld(); held != 0) {
     // NDIS never halts an adapter with sends outstanding; a miniport that completed its
-    // pause while holding sends strands them here.
+    // pause while holding sends strands them here. Reported, then NDIS completes each to
+    // its binding once (NDIS_STATUS_ADAPTER_REMOVED, as for sends refused while halting),
+    // before the bindings are unbound: no protocol waits for them for ever.
     reportNdisViolation("ndis.halt-outstanding", NdisBugSubcode::HaltWithOutstanding, adapter.handle(), held,
                         reinterpret_cast<const void*>(halt),
                         fmt::format("{}: MiniportHaltEx({}) with {} send(s) the miniport never completed (it "
                                     "completed its pause while still holding them)",
                                     adapter.describe(), haltActionName(action), held));
+    std::size_t completed = traffic.completeStrandedSends(NDIS_STATUS_ADAPTER_REMOVED);
+    nt::logger("ndis").warn("{}: NDIS completed {} stranded send(s) to their bindings with "
+                            "NDIS_STATUS_ADAPTER_REMOVED; a later completion by the miniport is reported",
+                            adapter.describe(), completed);
   }
+  // The stack above unbinds first; then nothing new reaches the miniport.
+  notifyAdapterDeparting(adapter);
+  const HaltWatch watch(adapter, haltActionName(action), traffic.hangDetectionOptions().haltReportMs);
+  traffic.onHalting();
   traceCall(adapter, fmt::format("MiniportHaltEx({})", haltActionName(action)));
   halt(adapter.miniportAdapterContext(), action);
   adapter.transition(AdapterState::Paused, AdapterState::Halted, haltActionName(action));

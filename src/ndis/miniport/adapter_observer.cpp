@@ -39,4 +39,13 @@ void notifyAdapterDeparting(Adapter& adapter) {
   if (AdapterObserver* current = observer()) current->adapterDeparting(adapter);
 }
 
+NDIS_STATUS notifyAdapterQueryRemove(Adapter& adapter) {
+  AdapterObserver* current = observer();
+  return current != nullptr ? current->adapterQueryRemove(adapter) : NDIS_STATUS_SUCCESS;
+}
+
+void notifyAdapterCancelRemove(Adapter& adapter) {
+  if (AdapterObserver* current = observer()) current->adapterCancelRemove(adapter);
+}
+
 }  // namespace ndishost::ndis

@@ -9,7 +9,14 @@
 //                     errors are NTSTATUS errors; any other failure is STATUS_UNSUCCESSFUL).
 //                     Then the stack above binds (adapterArrived, adapter Paused) and NDIS
 //                     restarts the adapter (MiniportRestart), before the dispatch returns.
-//   QUERY_STOP / CANCEL_STOP / QUERY_REMOVE / CANCEL_REMOVE   succeeded and passed down.
+//   QUERY_REMOVE / QUERY_STOP   NetEventQueryRemoveDevice to every bound protocol ("Removing a
+//                     NIC", "Stopping a NIC"); a protocol that fails it vetoes: the IRP fails
+//                     with its status (the PnP manager then cancels, the adapter stays as it
+//                     was). Otherwise succeeded and passed down.
+//   CANCEL_REMOVE / CANCEL_STOP   passed down and waited for, then NetEventCancelRemoveDevice
+//                     to every bound protocol.
+//   QUERY_PNP_DEVICE_STATE   passed down and waited for; PNP_DEVICE_FAILED is added once the
+//                     miniport called NdisMRemoveMiniport, so the PnP manager removes it.
 //   STOP_DEVICE       pause, MiniportHaltEx(NdisHaltDeviceStopped), passed down; the FDO
 //                     stays and a later START initializes the adapter again.
 //   SURPRISE_REMOVAL  MiniportDevicePnPEventNotify(NdisDevicePnPEventSurpriseRemoved), pause,
@@ -27,14 +34,21 @@
 //                     passes the system IRP down; S0 passes it down, then requests D0.
 //   SET_POWER S5      MiniportShutdownEx(NdisShutdownPowerOff) (adapter Shutdown), passed down.
 //   QUERY_POWER       succeeded and passed down.
-// IRP_MJ_SYSTEM_CONTROL: passed down. Other majors: STATUS_NOT_SUPPORTED (no device interface
-//   for a miniport until NdisRegisterDeviceEx exists).
+// IRP_MJ_SYSTEM_CONTROL: passed down. Other majors: STATUS_NOT_SUPPORTED (a miniport's device
+//   interface is a control device from NdisRegisterDeviceEx, device_ddi.cpp, not the FDO).
+//
+// NdisMRemoveMiniport (any IRQL <= DISPATCH_LEVEL) marks the adapter failed and calls
+// IoInvalidateDeviceState on its PDO; the PnP manager then queries the device state, sees
+// PNP_DEVICE_FAILED and removes the device (surprise removal, then remove), halting the adapter.
 #include "ndis/miniport/adapter_pnp.hpp"
 
 #include <atomic>
+#include <mutex>
+#include <unordered_set>
 
 #include <fmt/format.h>
 
+#include "ndis/core/ndis_rules.hpp"
 #include "ndis/miniport/adapter.hpp"
 #include "ndis/miniport/adapter_lifecycle.hpp"
 #include "ndis/miniport/adapter_observer.hpp"
@@ -47,6 +61,20 @@ namespace ndishost::ndis {
 namespace {
 
 std::atomic<NET_IFINDEX> nextIfIndex{1};
+
+// Adapters whose miniport called NdisMRemoveMiniport; forgotten when the FDO goes.
+struct FailedAdapters {
+  std::mutex lock;
+  std::unordered_set<const Adapter*> adapters;
+};
+FailedAdapters& failedAdapters() {
+  static FailedAdapters instance;
+  return instance;
+}
+bool failedByMiniport(const Adapter& adapter) {
+  std::lock_guard guard(failedAdapters().lock);
+  return failedAdapters().adapters.contains(&adapter);
+}
 
 NTSTATUS NTAPI signalForwardedIrp(PDEVICE_OBJECT device, PIRP irp, PVOID context) {
   (void)device;
@@ -151,6 +179,10 @@ NTSTATUS removeDevice(Adapter& adapter, PIRP irp) {
   nt::logger("ndis").info("{}: removed", adapter.describe());
   IoDetachDevice(lower);
   auto* block = static_cast<AdapterBlock*>(fdo->DeviceExtension);
+  {
+    std::lock_guard guard(failedAdapters().lock);
+    failedAdapters().adapters.erase(block->adapter);
+  }
   std::unique_ptr<Adapter> owned(block->adapter);  // the adapter block owned it since AddDevice
   block->magic = 0;
   block->adapter = nullptr;
@@ -159,19 +191,63 @@ NTSTATUS removeDevice(Adapter& adapter, PIRP irp) {
   return status;
 }
 
+NTSTATUS queryPnpDeviceState(Adapter& adapter, PIRP irp) {
+  NTSTATUS status = forwardAndWait(adapter, irp);
+  if (failedByMiniport(adapter)) {
+    if (status == STATUS_NOT_SUPPORTED) {  // nobody below answered: the state is ours alone
+      status = STATUS_SUCCESS;
+      irp->IoStatus.Information = 0;
+    }
+    if (NT_SUCCESS(status)) irp->IoStatus.Information |= PNP_DEVICE_FAILED;
+    tracePnp(adapter, "IRP_MN_QUERY_PNP_DEVICE_STATE: PNP_DEVICE_FAILED (NdisMRemoveMiniport)");
+  }
+  return complete(irp, status);
+}
+
+// NDIS_STATUS codes are NTSTATUS codes; a protocol's non-error refusal still fails the IRP.
+NTSTATUS vetoStatus(NDIS_STATUS status) {
+  return NT_ERROR(status) ? static_cast<NTSTATUS>(status) : STATUS_UNSUCCESSFUL;
+}
+
+NTSTATUS queryRemove(Adapter& adapter, PIRP irp) {
+  const char* irpName = IoGetCurrentIrpStackLocation(irp)->MinorFunction == IRP_MN_QUERY_STOP_DEVICE
+                            ? "IRP_MN_QUERY_STOP_DEVICE"
+                            : "IRP_MN_QUERY_REMOVE_DEVICE";
+  NDIS_STATUS answer = notifyAdapterQueryRemove(adapter);
+  if (answer != NDIS_STATUS_SUCCESS) {
+    nt::logger("ndis").info("{}: {} vetoed by a bound protocol ({:#010x})", adapter.describe(), irpName,
+                            static_cast<ULONG>(answer));
+    tracePnp(adapter, fmt::format("{}: vetoed by a protocol (NetEventQueryRemoveDevice failed)", irpName));
+    irp->IoStatus.Information = 0;
+    return complete(irp, vetoStatus(answer));
+  }
+  irp->IoStatus.Status = STATUS_SUCCESS;
+  return passDown(adapter, irp);
+}
+
+NTSTATUS cancelRemove(Adapter& adapter, PIRP irp) {
+  irp->IoStatus.Status = STATUS_SUCCESS;  // as every driver of the stack must for a cancel
+  NTSTATUS status = forwardAndWait(adapter, irp);
+  if (status == STATUS_NOT_SUPPORTED) status = STATUS_SUCCESS;  // nobody below minded: cancelled
+  notifyAdapterCancelRemove(adapter);
+  return complete(irp, status);
+}
+
 NTSTATUS dispatchPnp(Adapter& adapter, PIRP irp) {
   PIO_STACK_LOCATION stack = IoGetCurrentIrpStackLocation(irp);
   switch (stack->MinorFunction) {
     case IRP_MN_START_DEVICE:
       return startDevice(adapter, irp);
     case IRP_MN_QUERY_STOP_DEVICE:
-    case IRP_MN_CANCEL_STOP_DEVICE:
     case IRP_MN_QUERY_REMOVE_DEVICE:
+      return queryRemove(adapter, irp);
+    case IRP_MN_CANCEL_STOP_DEVICE:
     case IRP_MN_CANCEL_REMOVE_DEVICE:
-      irp->IoStatus.Status = STATUS_SUCCESS;
-      return passDown(adapter, irp);
+      return cancelRemove(adapter, irp);
     case IRP_MN_STOP_DEVICE:
       return stopDevice(adapter, irp);
+    case IRP_MN_QUERY_PNP_DEVICE_STATE:
+      return queryPnpDeviceState(adapter, irp);
     case IRP_MN_SURPRISE_REMOVAL:
       return surpriseRemoval(adapter, irp);
     case IRP_MN_REMOVE_DEVICE:
@@ -386,3 +462,29 @@ NTSTATUS dispatchAdapterIrp(PDEVICE_OBJECT device, PIRP irp) {
 }
 
 }  // namespace ndishost::ndis
+
+// IRQL <= DISPATCH_LEVEL. The miniport found the adapter unrecoverable: NDIS has PnP remove
+// it (asynchronously, on the PnP manager's thread; MiniportHaltEx follows as for a surprise
+// removal).
+extern "C" NDIS_STATUS NTAPI NdisMRemoveMiniport(NDIS_HANDLE MiniportHandle) {
+  using namespace ndishost::ndis;
+  const void* caller = __builtin_return_address(0);
+  checkIrqlAtMost(DISPATCH_LEVEL, "NdisMRemoveMiniport", caller);
+  Adapter* adapter = Adapter::fromHandle(MiniportHandle);
+  if (adapter == nullptr) {
+    reportNdisViolation("ndis.bad-handle", NdisBugSubcode::BadHandle, MiniportHandle, 0, caller,
+                        fmt::format("NdisMRemoveMiniport was passed {}, which is not a live miniport adapter handle",
+                                    MiniportHandle));
+    return NDIS_STATUS_FAILURE;
+  }
+  {
+    std::lock_guard guard(failedAdapters().lock);
+    failedAdapters().adapters.insert(adapter);
+  }
+  ndishost::nt::logger("ndis").warn("{}: the miniport reports the adapter unrecoverable (NdisMRemoveMiniport); "
+                                    "removing it",
+                                    adapter->describe());
+  tracePnp(*adapter, "NdisMRemoveMiniport: IoInvalidateDeviceState");
+  IoInvalidateDeviceState(adapter->pdo());
+  return NDIS_STATUS_SUCCESS;
+}

@@ -11,6 +11,7 @@
 
 #include "ndis/core/ndis_rules.hpp"
 #include "ndis/miniport/adapter_pnp.hpp"
+#include "ndis/miniport/control_device.hpp"
 #include "nt/support/log.hpp"
 
 namespace ndishost::ndis {
@@ -39,6 +40,7 @@ VOID NTAPI ndisUnload(PDRIVER_OBJECT driverObject) {
   MINIPORT_UNLOAD_HANDLER unload = driver->characteristics().UnloadHandler;
   nt::logger("ndis").info("{}: calling MiniportDriverUnload", name);
   unload(driverObject);  // PASSIVE_LEVEL; the miniport calls NdisMDeregisterMiniportDriver here
+  deregisterLeftoverDevices(driverObject, reinterpret_cast<const void*>(unload));
   if (MiniportDriver* left = MiniportDriver::fromDriverObject(driverObject); left != nullptr) {
     reportNdisViolation("ndis.unload-without-deregister", NdisBugSubcode::BadHandle, left, 0,
                         reinterpret_cast<const void*>(unload),

@@ -32,7 +32,12 @@ class AdapterBindTarget final : public BindTarget, public BindingTraffic {
     std::lock_guard guard(adapter_.attributesLock());
     return adapter_.attributes().general;
   }
+  std::optional<OffloadBlock> offloadConfiguration() const override {
+    std::lock_guard guard(adapter_.attributesLock());
+    return adapter_.attributes().currentOffload;
+  }
   bool running() const override { return adapter_.state() == AdapterState::Running; }
+  std::uint32_t pauseDrainMs() const override { return adapter_.traffic().hangDetectionOptions().pauseDrainMs; }
   BindingTraffic& traffic() override { return *this; }
 
   void attach(UpperBinding& binding) override { adapter_.traffic().attach(binding); }
@@ -82,6 +87,13 @@ class ProtocolAdapterObserver final : public AdapterObserver {
     ProtocolSide::instance().targetDeparting(*target);
     std::lock_guard guard(lock_);
     targets_.erase(&adapter);
+  }
+  NDIS_STATUS adapterQueryRemove(Adapter& adapter) override {
+    BindTarget* target = find(adapter);
+    return target != nullptr ? ProtocolSide::instance().targetQueryRemove(*target) : NDIS_STATUS_SUCCESS;
+  }
+  void adapterCancelRemove(Adapter& adapter) override {
+    if (BindTarget* target = find(adapter)) ProtocolSide::instance().targetCancelRemove(*target);
   }
 
  private:

@@ -289,9 +289,45 @@ void Binding::pause() {
                                     name_, static_cast<ULONG>(status)));
   }
   // The binding is Paused once NDIS completed all its sends and it returned every receive.
+  // Sends the target still holds after its pause drain time are left to the target (an
+  // adapter completes them to this binding when it halts); receives are always waited for.
+  bool sendsLeft = false;
+  if (std::uint32_t drainMs = target_.pauseDrainMs(); drainMs != 0) {
+    std::unique_lock guard(lock_);
+    sendsLeft = !changed_.wait_for(guard, std::chrono::milliseconds(drainMs), [this] { return sends_.load() == 0; });
+  }
+  if (sendsLeft)
+    nt::logger("ndis").error("{}: {} send(s) still outstanding at the target after its pause drain time; the binding "
+                             "pauses without them",
+                             name_, sends_.load());
   waitFor("the binding's sends to complete and receives to return",
-          [this] { return sends_.load() == 0 && receives_.load() == 0; });
+          [this, sendsLeft] { return (sendsLeft || sends_.load() == 0) && receives_.load() == 0; });
   transition(BindingState::Pausing, BindingState::Paused, "pause complete");
+}
+
+namespace {
+bool takesRemovalQueries(BindingState state) {
+  return state == BindingState::Paused || state == BindingState::Running || state == BindingState::Restarting ||
+         state == BindingState::Pausing;
+}
+}  // namespace
+
+NDIS_STATUS Binding::queryRemove() {
+  if (!takesRemovalQueries(state())) return NDIS_STATUS_SUCCESS;
+  NDIS_STATUS status = netPnPEvent(NetEventQueryRemoveDevice, nullptr, 0);  // "The buffer contents are NULL"
+  if (status != NDIS_STATUS_SUCCESS)
+    nt::logger("ndis").info("{}: the protocol failed NetEventQueryRemoveDevice with {:#010x} (it vetoes the removal)",
+                            name_, static_cast<ULONG>(status));
+  return status;
+}
+
+void Binding::cancelRemove() {
+  if (!takesRemovalQueries(state())) return;
+  NDIS_STATUS status = netPnPEvent(NetEventCancelRemoveDevice, nullptr, 0);
+  if (status != NDIS_STATUS_SUCCESS)
+    nt::logger("ndis").warn("{}: the protocol failed NetEventCancelRemoveDevice with {:#010x} (it should always "
+                            "succeed it); ignored",
+                            name_, static_cast<ULONG>(status));
 }
 
 void Binding::unbind() {

@@ -71,6 +71,13 @@ class Binding final : public NdisObject, public UpperBinding {
   void pause();
   // ProtocolUnbindAdapterEx (the binding must be Paused); ends Unbound.
   void unbind();
+  // NetEventQueryRemoveDevice (IRP_MN_QUERY_REMOVE_DEVICE or _QUERY_STOP_DEVICE reached the
+  // adapter); the protocol's answer (NDIS_STATUS_FAILURE: it cannot let the adapter go).
+  // An open that is not Paused or Running (mid-bind or mid-unbind) is not asked: SUCCESS.
+  NDIS_STATUS queryRemove();
+  // NetEventCancelRemoveDevice (the removal or stop was cancelled). A protocol should
+  // always succeed it; a failure is logged.
+  void cancelRemove();
 
   // --- the DDIs (caller = the driver's return address, for reports) --------------------
   NDIS_STATUS open(NDIS_HANDLE protocolBindingContext, PNDIS_OPEN_PARAMETERS parameters, const void* caller);

@@ -104,6 +104,21 @@ void ProtocolSide::targetPausing(BindTarget& target) {
     if (b->state() == BindingState::Running) b->pause();
 }
 
+NDIS_STATUS ProtocolSide::targetQueryRemove(BindTarget& target) {
+  std::lock_guard operation(operations_);
+  NDIS_STATUS answer = NDIS_STATUS_SUCCESS;
+  for (Binding* b : bindingsOf(target)) {
+    NDIS_STATUS status = b->queryRemove();
+    if (status != NDIS_STATUS_SUCCESS && answer == NDIS_STATUS_SUCCESS) answer = status;
+  }
+  return answer;
+}
+
+void ProtocolSide::targetCancelRemove(BindTarget& target) {
+  std::lock_guard operation(operations_);
+  for (Binding* b : bindingsOf(target)) b->cancelRemove();
+}
+
 void ProtocolSide::targetDeparting(BindTarget& target) {
   std::lock_guard operation(operations_);
   unbindLocked([&](const Binding& b) { return &b.target() == &target; });

@@ -8,6 +8,10 @@
 //   target pausing                       -> NetEventPause to each Running binding, waiting
 //                                           for its sends and receives
 //   target departing / protocol leaves   -> pause if needed, ProtocolUnbindAdapterEx
+//   target queried for removal/stop      -> NetEventQueryRemoveDevice to every binding; the
+//                                           first failure is the answer (a veto), but every
+//                                           binding is asked
+//   removal/stop cancelled               -> NetEventCancelRemoveDevice to every binding
 //
 // Every operation runs at PASSIVE_LEVEL and returns when the bindings are done (pended
 // protocol work included). Operations are serialised; the protocol's own DDI calls made from
@@ -57,6 +61,8 @@ class ProtocolSide {
   void targetPausing(BindTarget& target);
   // Unbinds everything bound to `target`; afterwards the side holds no reference to it.
   void targetDeparting(BindTarget& target);
+  NDIS_STATUS targetQueryRemove(BindTarget& target);
+  void targetCancelRemove(BindTarget& target);
 
   // Null or empty: every protocol binds to every target.
   void setBindPolicy(BindPolicy policy);

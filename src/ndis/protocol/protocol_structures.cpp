@@ -57,8 +57,12 @@ void fillBindParameters(BindParametersStorage& storage, BindTarget& target, cons
   p.LowestIfNetluid = p.BoundIfNetluid;
   p.CompartmentId = NET_IF_COMPARTMENT_ID_PRIMARY;
 
-  // What the miniport said in NdisMSetMiniportAttributes. Pointer members (power management,
-  // RSS, offload capabilities) stay NULL: the library does not keep the miniport's pointers.
+  // NDIS's copy of the miniport's offload configuration, not the miniport's memory.
+  storage.defaultOffload = target.offloadConfiguration();
+  p.DefaultOffloadConfiguration = storage.defaultOffload ? &storage.defaultOffload->get() : nullptr;
+
+  // What the miniport said in NdisMSetMiniportAttributes. The other pointer members (power
+  // management, RSS) stay NULL: the library does not keep the miniport's pointers.
   if (std::optional<NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES> general = target.generalAttributes()) {
     const NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES& g = *general;
     p.MediaType = g.MediaType;

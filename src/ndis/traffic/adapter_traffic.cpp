@@ -23,6 +23,14 @@ namespace {
 
 ULONG dispatchFlagFor(ULONG flag) { return nt::currentIrqlOrPassive() >= DISPATCH_LEVEL ? flag : 0; }
 
+// The held-sends list link in a sent NBL's first NET_BUFFER (NDIS's own NdisReserved).
+PNET_BUFFER_LIST heldPrevious(PNET_BUFFER_LIST nbl) {
+  return static_cast<PNET_BUFFER_LIST>(nbl->FirstNetBuffer->NdisReserved[0]);
+}
+PNET_BUFFER_LIST heldNext(PNET_BUFFER_LIST nbl) { return static_cast<PNET_BUFFER_LIST>(nbl->FirstNetBuffer->NdisReserved[1]); }
+void setHeldPrevious(PNET_BUFFER_LIST nbl, PNET_BUFFER_LIST previous) { nbl->FirstNetBuffer->NdisReserved[0] = previous; }
+void setHeldNext(PNET_BUFFER_LIST nbl, PNET_BUFFER_LIST next) { nbl->FirstNetBuffer->NdisReserved[1] = next; }
+
 }  // namespace
 
 AdapterTrafficImpl::AdapterTrafficImpl(Adapter& adapter) : adapter_(adapter), driver_(adapter.driver()) {
@@ -214,6 +222,7 @@ void AdapterTrafficImpl::send(UpperBinding& binding, PNET_BUFFER_LIST nbls, NDIS
         nbl->NdisReserved[0] = &slot;
         nbl->NdisReserved[1] = nbl->SourceHandle;
         nbl->SourceHandle = &binding;
+        linkHeldLocked(nbl);
         ++slot.held;
         ++sendsHeld_;
         ++counters_.sends;
@@ -258,15 +267,8 @@ void AdapterTrafficImpl::sendComplete(PNET_BUFFER_LIST nbls, ULONG flags, const 
         ++badTotal;
         continue;
       }
-      --slot->held;
-      --sendsHeld_;
-      ++sendsDelivering_;
+      takeBackLocked(nbl);
       ++accepted;
-      auto* binding = static_cast<UpperBinding*>(nbl->SourceHandle);
-      nbl->SourceHandle = nbl->NdisReserved[1];
-      nbl->NdisReserved[0] = &completedMarker_;
-      nbl->NdisReserved[1] = binding;  // until delivered
-      nbl->Next = nullptr;
       *tail = nbl;
       tail = &nbl->Next;
     }
@@ -284,6 +286,69 @@ void AdapterTrafficImpl::sendComplete(PNET_BUFFER_LIST nbls, ULONG flags, const 
                                       "(or its SourceHandle was changed); ignored",
                                       adapter_.describe(), static_cast<void*>(bad[i].nbl)));
   }
+  deliverCompleted(head, accepted, flags);
+}
+
+void AdapterTrafficImpl::linkHeldLocked(PNET_BUFFER_LIST nbl) {
+  if (nbl->FirstNetBuffer == nullptr) return;
+  setHeldPrevious(nbl, nullptr);
+  setHeldNext(nbl, heldSends_);
+  if (heldSends_ != nullptr) setHeldPrevious(heldSends_, nbl);
+  heldSends_ = nbl;
+}
+
+void AdapterTrafficImpl::unlinkHeldLocked(PNET_BUFFER_LIST nbl) {
+  if (nbl->FirstNetBuffer == nullptr) return;
+  PNET_BUFFER_LIST previous = heldPrevious(nbl);
+  PNET_BUFFER_LIST next = heldNext(nbl);
+  if (previous != nullptr) {
+    setHeldNext(previous, next);
+  } else if (heldSends_ == nbl) {
+    heldSends_ = next;
+  }
+  if (next != nullptr) setHeldPrevious(next, previous);
+  setHeldPrevious(nbl, nullptr);
+  setHeldNext(nbl, nullptr);
+}
+
+void AdapterTrafficImpl::takeBackLocked(PNET_BUFFER_LIST nbl) {
+  auto* slot = static_cast<SendSlot*>(nbl->NdisReserved[0]);
+  unlinkHeldLocked(nbl);
+  --slot->held;
+  --sendsHeld_;
+  ++sendsDelivering_;
+  auto* binding = static_cast<UpperBinding*>(nbl->SourceHandle);
+  nbl->SourceHandle = nbl->NdisReserved[1];
+  nbl->NdisReserved[0] = &completedMarker_;
+  nbl->NdisReserved[1] = binding;  // until delivered
+  nbl->Next = nullptr;
+}
+
+// PASSIVE_LEVEL (haltAdapter, before the bindings are unbound).
+std::size_t AdapterTrafficImpl::completeStrandedSends(NDIS_STATUS status) {
+  PNET_BUFFER_LIST head = nullptr;
+  PNET_BUFFER_LIST* tail = &head;
+  std::size_t taken = 0;
+  {
+    std::lock_guard guard(lock_);
+    PNET_BUFFER_LIST next = nullptr;
+    for (PNET_BUFFER_LIST nbl = heldSends_; nbl != nullptr; nbl = next) {
+      next = heldNext(nbl);
+      // A binding already detached has nobody to take its NBLs: they stay the miniport's.
+      if (!bindingAttachedLocked(static_cast<UpperBinding*>(nbl->SourceHandle))) continue;
+      takeBackLocked(nbl);
+      nbl->Status = status;
+      ++taken;
+      *tail = nbl;
+      tail = &nbl->Next;
+    }
+    counters_.sendsRefused += taken;
+  }
+  deliverCompleted(head, taken, dispatchFlagFor(NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL));
+  return taken;
+}
+
+void AdapterTrafficImpl::deliverCompleted(PNET_BUFFER_LIST head, std::size_t count, ULONG flags) {
   // Deliver runs; each binding owns its NBLs from the moment it is called.
   PNET_BUFFER_LIST run = head;
   while (run != nullptr) {
@@ -299,11 +364,11 @@ void AdapterTrafficImpl::sendComplete(PNET_BUFFER_LIST nbls, ULONG flags, const 
     binding->sendComplete(run, flags);
     run = nextRun;
   }
-  if (accepted != 0) {
+  if (count != 0) {
     bool wake;
     {
       std::lock_guard guard(lock_);
-      sendsDelivering_ -= accepted;
+      sendsDelivering_ -= count;
       wake = wakeWantedLocked();
       if (wake) wakesInFlight_.fetch_add(1, std::memory_order_relaxed);
     }
@@ -485,8 +550,8 @@ void AdapterTrafficImpl::returnNetBufferLists(UpperBinding& binding, PNET_BUFFER
 
 // --- status indications -----------------------------------------------------------------
 
-// NdisMIndicateStatusEx: checked, remembered where NDIS answers OIDs from it (link state),
-// and passed to every binding's ProtocolStatusEx.
+// NdisMIndicateStatusEx: checked, remembered where NDIS answers OIDs (link state) or binds
+// (the current offload configuration) from it, and passed to every binding's ProtocolStatusEx.
 void AdapterTrafficImpl::indicateStatus(const NDIS_STATUS_INDICATION& indication, const void* caller) {
   const NDIS_OBJECT_HEADER& header = indication.Header;
   if (header.Type != NDIS_OBJECT_TYPE_STATUS_INDICATION || header.Revision < NDIS_STATUS_INDICATION_REVISION_1 ||
@@ -512,6 +577,10 @@ void AdapterTrafficImpl::indicateStatus(const NDIS_STATUS_INDICATION& indication
                                                                              : "NDIS_STATUS_RESET_END");
     return;
   }
+  // NDIS's copy first: a protocol that binds after this indication gets the new configuration.
+  if (indication.StatusCode == NDIS_STATUS_TASK_OFFLOAD_CURRENT_CONFIG &&
+      !keepOffloadCurrentConfig(adapter_, indication, caller))
+    return;
   BindingSet targets;
   {
     std::lock_guard guard(lock_);

@@ -103,6 +103,10 @@ struct HangDetectionOptions {
   // "reset-timeout"); NDIS keeps waiting (the adapter stays in reset: sends and requests fail
   // with NDIS_STATUS_RESET_IN_PROGRESS) until the completion or the adapter's halt.
   std::uint32_t resetChecks = 2;
+  // A halt (the data-path calls in progress, then MiniportHaltEx) that has not finished
+  // after this many milliseconds is reported (error log, Ndis trace event); NDIS keeps
+  // waiting, as Windows does. 0: never reported.
+  std::uint32_t haltReportMs = 0;
   // What to do when a miniport without MiniportResetEx hangs: only report (event, counter,
   // log), or also ask the host to restart the adapter (restartHandler below).
   bool restartWithoutResetHandler = false;
@@ -137,6 +141,11 @@ class AdapterTraffic {
   virtual NDIS_STATUS setDevicePower(NDIS_DEVICE_POWER_STATE state) = 0;
   // Outstanding work MiniportHaltEx would strand ("ndis.halt-outstanding" if non-zero).
   virtual std::size_t sendsHeld() const = 0;
+  // PASSIVE_LEVEL, before the bindings go (halt): completes every send the miniport still
+  // holds to the binding that sent it, once, with `status`. Each NBL is marked completed, so
+  // a completion the miniport makes later is reported ("ndis.nbl-complete-twice") and not
+  // delivered again. Returns how many NBLs were completed.
+  virtual std::size_t completeStrandedSends(NDIS_STATUS status) = 0;
 
   // --- bindings (the protocol side) -----------------------------------------------------
   virtual void attach(UpperBinding& binding) = 0;
@@ -155,6 +164,7 @@ class AdapterTraffic {
   virtual TrafficCounters counters() const = 0;
   // Takes effect at the next check (call before the adapter runs to change the period).
   virtual void setHangDetectionOptions(const HangDetectionOptions& options) = 0;
+  virtual HangDetectionOptions hangDetectionOptions() const = 0;
   // Called (at PASSIVE_LEVEL, on a system worker) whenever a hang is detected; for a
   // miniport without MiniportResetEx and restartWithoutResetHandler, the host restarts the
   // adapter from here (or from elsewhere later). Empty: no handler.

@@ -58,6 +58,11 @@ void AdapterTrafficImpl::setHangDetectionOptions(const HangDetectionOptions& opt
   hangOptions_ = options;
 }
 
+HangDetectionOptions AdapterTrafficImpl::hangDetectionOptions() const {
+  std::lock_guard guard(lock_);
+  return hangOptions_;
+}
+
 void AdapterTrafficImpl::setHangHandler(std::function<void(const HangEvent&)> handler) {
   std::lock_guard guard(lock_);
   hangHandler_ = std::move(handler);

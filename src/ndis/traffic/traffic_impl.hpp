@@ -7,6 +7,9 @@
 //    miniport holds it"), NdisReserved[1] keeps the SourceHandle the binding had; the
 //    SourceHandle is the UpperBinding while the miniport holds it. After the completion
 //    NdisReserved[0] points at completedMarker_, so a second completion is recognised.
+//    While held, the NBL is also on the adapter's list of held sends (heldSends_), linked
+//    through its first NET_BUFFER's NdisReserved (previous, next NBL), so a halt can complete
+//    what the miniport strands without a search or an allocation.
 //  - an NBL indicated to a binding that may keep it: NdisReserved[0] is receiveMarker_.
 //  - an NDIS_OID_REQUEST from a binding: its NdisReserved holds an OidBookkeeping (queue link,
 //    binding, period it reached the miniport, ...).
@@ -78,6 +81,7 @@ class AdapterTrafficImpl final : public AdapterTraffic {
   void onSurpriseRemoved() override;
   NDIS_STATUS setDevicePower(NDIS_DEVICE_POWER_STATE state) override;
   std::size_t sendsHeld() const override;
+  std::size_t completeStrandedSends(NDIS_STATUS status) override;
   void attach(UpperBinding& binding) override;
   void detach(UpperBinding& binding) override;
   void send(UpperBinding& binding, PNET_BUFFER_LIST nbls, NDIS_PORT_NUMBER port, ULONG sendFlags) override;
@@ -87,6 +91,7 @@ class AdapterTrafficImpl final : public AdapterTraffic {
   void cancelOidRequest(UpperBinding& binding, PVOID requestId) override;
   TrafficCounters counters() const override;
   void setHangDetectionOptions(const HangDetectionOptions& options) override;
+  HangDetectionOptions hangDetectionOptions() const override;
   void setHangHandler(std::function<void(const HangEvent&)> handler) override;
   std::uint32_t checkPeriodMs() const override;
   NDIS_STATUS requestSync(NDIS_OID_REQUEST& request) override;
@@ -108,6 +113,15 @@ class AdapterTrafficImpl final : public AdapterTraffic {
 
   // --- sends / receives (adapter_traffic.cpp) ---
   void completeRefused(UpperBinding& binding, PNET_BUFFER_LIST nbls, NDIS_STATUS status);
+  // The list of held sends (under lock_). An NBL without a NET_BUFFER cannot be listed.
+  void linkHeldLocked(PNET_BUFFER_LIST nbl);
+  void unlinkHeldLocked(PNET_BUFFER_LIST nbl);
+  // Takes an owned, held NBL back from the miniport (under lock_): counts, SourceHandle
+  // restored, marked completed, its binding parked in NdisReserved[1] for deliverCompleted.
+  void takeBackLocked(PNET_BUFFER_LIST nbl);
+  // Hands NBLs prepared by takeBackLocked (linked by Next) to their bindings, in runs of one
+  // binding, then lets waiters see sendsDelivering_ drop by `count`.
+  void deliverCompleted(PNET_BUFFER_LIST head, std::size_t count, ULONG flags);
   // Wakes waitQuiescent/onHalting when `wake` was decided under lock_ with wakesInFlight_ raised.
   void wakeWaiters();
   // PASSIVE_LEVEL. Waits until done() holds (checked under lock_); with a non-zero
@@ -170,6 +184,7 @@ class AdapterTrafficImpl final : public AdapterTraffic {
   BindingSet bindings_;
   std::array<SendSlot, kSendSlots> sendSlots_{};
   std::size_t sendsHeld_ = 0;
+  PNET_BUFFER_LIST heldSends_ = nullptr;  // the NBLs counted in sendsHeld_ that have a NET_BUFFER
   std::size_t sendsDelivering_ = 0;
   std::size_t receivesHeld_ = 0;
   std::size_t callsInProgress_ = 0;  // beginCallLocked/endCall

@@ -10,11 +10,13 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
 
 #include <fmt/format.h>
 
 #include "nt/support/driver_image.hpp"
 #include "nt/support/log.hpp"
+#include "nt/support/rule_registry.hpp"
 #include "nt/support/trace.hpp"
 
 namespace ndishost::nt {
@@ -30,6 +32,33 @@ struct Recorded {
 Recorded& recorded() {
   static Recorded instance;
   return instance;
+}
+
+// Read on every report (rare), written when a runtime starts or stops: a mutex is enough.
+struct Policy {
+  std::mutex lock;
+  ViolationPolicy current;
+  std::map<std::string, std::uint64_t, std::less<>> suppressed;
+};
+
+Policy& policy() {
+  static Policy instance;
+  return instance;
+}
+
+bool checkedLocked(const Policy& p, std::string_view rule) {
+  return p.current.enabled && p.current.disabledRules.find(std::string(rule)) == p.current.disabledRules.end();
+}
+
+// Counts the report when the policy swallows it.
+bool suppressed(std::string_view rule) {
+  auto& p = policy();
+  std::lock_guard guard(p.lock);
+  if (checkedLocked(p, rule)) return false;
+  auto it = p.suppressed.find(rule);
+  if (it == p.suppressed.end()) it = p.suppressed.emplace(std::string(rule), 0).first;
+  ++it->second;
+  return true;
 }
 
 std::string demangle(const char* name) {
@@ -77,6 +106,8 @@ std::string captureStack(int skip) {
 }
 
 void reportViolation(const ViolationSpec& spec, const void* caller, std::string detail) {
+  // Before anything costly (the stack): a switched-off rule may fire on a hot path.
+  if (suppressed(spec.rule)) return;
   Violation v;
   v.rule = std::string(spec.rule);
   v.code = spec.code;
@@ -109,6 +140,48 @@ void fatalBugCheck(const Violation& v) {
 
 void setViolationMode(ViolationMode mode) { currentMode.store(mode); }
 ViolationMode violationMode() { return currentMode.load(); }
+
+void setViolationPolicy(ViolationPolicy next) {
+  for (const std::string& rule : next.disabledRules) {
+    if (!isKnownRule(rule)) throw std::invalid_argument("\"" + rule + "\" is not a rule name (docs/CHECKS.md lists them)");
+    if (rule == kAlwaysFatalRule)
+      throw std::invalid_argument("\"" + rule + "\" cannot be disabled: KeBugCheckEx is the driver asking to stop");
+  }
+  auto& p = policy();
+  std::lock_guard guard(p.lock);
+  p.current = std::move(next);
+}
+
+ViolationPolicy violationPolicy() {
+  auto& p = policy();
+  std::lock_guard guard(p.lock);
+  return p.current;
+}
+
+bool ruleChecked(std::string_view rule) {
+  auto& p = policy();
+  std::lock_guard guard(p.lock);
+  return checkedLocked(p, rule);
+}
+
+std::map<std::string, std::uint64_t, std::less<>> suppressedViolations() {
+  auto& p = policy();
+  std::lock_guard guard(p.lock);
+  return p.suppressed;
+}
+
+std::uint64_t suppressedViolationCount(std::string_view rule) {
+  auto& p = policy();
+  std::lock_guard guard(p.lock);
+  auto it = p.suppressed.find(rule);
+  return it == p.suppressed.end() ? 0 : it->second;
+}
+
+ViolationPolicyScope::ViolationPolicyScope(ViolationPolicy next) : previous_(violationPolicy()) {
+  setViolationPolicy(std::move(next));
+}
+
+ViolationPolicyScope::~ViolationPolicyScope() { setViolationPolicy(std::move(previous_)); }
 
 std::vector<Violation> takeRecordedViolations() {
   auto& r = recorded();

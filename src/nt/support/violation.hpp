@@ -10,6 +10,8 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -66,6 +68,40 @@ void reportViolation(const ViolationSpec& spec, const void* caller, std::string 
 
 void setViolationMode(ViolationMode mode);
 ViolationMode violationMode();
+
+// Which rules are checked, process-wide ([verification] enabled / disable in the host's
+// configuration). A rule that is not checked is not reported: reportViolation returns at
+// once (in Fatal mode too) and the DDI takes the same safe way out as in Record mode; the
+// report is only counted (suppressedViolations). KeBugCheckEx is the driver's own request
+// to stop and is never suppressed. Whether a checked rule stops the process is the
+// ViolationMode above.
+struct ViolationPolicy {
+  bool enabled = true;                // false: no rule is reported
+  std::set<std::string> disabledRules;  // names from rule_registry.hpp
+};
+
+// Throws std::invalid_argument naming the first rule that is not in the registry
+// (rule_registry.hpp), or the one rule that cannot be disabled ("kebugcheck").
+void setViolationPolicy(ViolationPolicy policy);
+ViolationPolicy violationPolicy();
+// Whether reportViolation would report `rule` under the current policy.
+bool ruleChecked(std::string_view rule);
+
+// Reports the policy swallowed since the process started, per rule.
+std::map<std::string, std::uint64_t, std::less<>> suppressedViolations();
+std::uint64_t suppressedViolationCount(std::string_view rule);
+
+// RAII: a policy for a scope (a host runtime's life, a test), restoring the previous one.
+class ViolationPolicyScope {
+ public:
+  explicit ViolationPolicyScope(ViolationPolicy policy);  // throws like setViolationPolicy
+  ~ViolationPolicyScope();
+  ViolationPolicyScope(const ViolationPolicyScope&) = delete;
+  ViolationPolicyScope& operator=(const ViolationPolicyScope&) = delete;
+
+ private:
+  ViolationPolicy previous_;
+};
 
 // Violations recorded in Record mode since the last take (oldest first).
 std::vector<Violation> takeRecordedViolations();

@@ -553,7 +553,7 @@ NTSTATUS UsbPort::bulkOrInterrupt(PIRP irp, PURB urb) {
                       type == device::EndpointType::Bulk ? link::UsbTransferType::Bulk : link::UsbTransferType::Interrupt,
                       interval,
                       flags};
-  if (link::PcapWriter* capture = bus_.capture()) {
+  if (link::PcapWriter* capture = this->capture()) {
     capture->append(link::UsbmonEvent::submit(context->monitor, length, in ? std::span<const std::byte>{} : buffer));
   }
   {

@@ -98,7 +98,7 @@ UsbBus::UsbBus(UsbBusOptions options) : options_(std::move(options)) {
   hubFdo_->Flags &= ~DO_DEVICE_INITIALIZING;
 
   if (!options_.capturePath.empty()) {
-    capture_ = link::PcapWriter::create(options_.capturePath, {link::PcapLinkType::UsbLinuxMmapped, 262144,
+    capture_ = link::PcapWriter::create(options_.capturePath, {link::PcapLinkType::UsbLinuxMmapped, options_.captureSnapLength,
                                                                link::PcapTimePrecision::Microseconds});
   }
   disconnectLink_ = std::make_shared<DisconnectLink>();
@@ -152,7 +152,7 @@ NTSTATUS UsbBus::addDevice(PDEVICE_OBJECT physicalDeviceObject) {
   return STATUS_SUCCESS;
 }
 
-unsigned UsbBus::attach(std::shared_ptr<device::UsbDevice> device) {
+unsigned UsbBus::attach(std::shared_ptr<device::UsbDevice> device, std::shared_ptr<link::PcapWriter> capture) {
   if (!device) throw std::invalid_argument("UsbBus::attach: no device");
   std::lock_guard serialize(attachLock_);
   unsigned number = 0;
@@ -166,7 +166,9 @@ unsigned UsbBus::attach(std::shared_ptr<device::UsbDevice> device) {
     }
   }
   if (number == 0) throw std::runtime_error("UsbBus::attach: every root hub port is in use");
-  auto port = std::make_unique<UsbPort>(*this, number, device);
+  if (capture && capture->linkType() != link::PcapLinkType::UsbLinuxMmapped)
+    throw std::invalid_argument("UsbBus::attach: '" + capture->path().string() + "' is not a usbmon capture");
+  auto port = std::make_unique<UsbPort>(*this, number, device, std::move(capture));
   port->enumerate(driver_.get());  // throws; nothing is registered yet
   UsbPort* raw = port.get();
   {
@@ -196,7 +198,7 @@ bool UsbBus::cyclePort(UsbPort& port) {
   // The old PDO's URBs fail as after an unplug; the reset cancels what is pending.
   port.markGone();
   port.device().resetPort();
-  auto fresh = std::make_unique<UsbPort>(*this, port.number(), port.deviceShared());
+  auto fresh = std::make_unique<UsbPort>(*this, port.number(), port.deviceShared(), port.ownCapture());
   bool enumerated = true;
   try {
     fresh->enumerate(driver_.get());

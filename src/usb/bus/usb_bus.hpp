@@ -43,9 +43,10 @@ namespace ndishost::usb::bus {
 class UsbPort;
 
 struct UsbBusOptions {
-  // usbmon pcap (LINKTYPE_USB_LINUX_MMAPPED) of every URB submission and completion;
-  // empty: no capture.
+  // usbmon pcap (LINKTYPE_USB_LINUX_MMAPPED) of every URB submission and completion of
+  // the devices attached without a capture of their own; empty: no capture.
   std::filesystem::path capturePath;
+  std::uint32_t captureSnapLength = 262144;  // bytes kept per record (at least 64)
   std::uint16_t busNumber = 1;          // usbmon bus number, location text
   unsigned ports = 8;                   // root hub ports
   std::size_t urbContextsPerPort = 512; // URBs in flight per device (pre-allocated)
@@ -75,7 +76,10 @@ class UsbBus {
   // number (1-based). Throws std::runtime_error when no port is free or the device does
   // not answer GET_DESCRIPTOR. Reports the new child (IoInvalidateDeviceRelations) when
   // the hub is in a PnP tree. PASSIVE_LEVEL.
-  unsigned attach(std::shared_ptr<device::UsbDevice> device);
+  // `capture` (a usbmon writer, may be shared by several devices) records this device's
+  // URBs, enumeration included, instead of the bus-wide capture; it follows the device
+  // through cyclePort.
+  unsigned attach(std::shared_ptr<device::UsbDevice> device, std::shared_ptr<link::PcapWriter> capture = nullptr);
 
   // Unplugs the device at `port`: pending and new URBs fail with USBD_STATUS_DEVICE_GONE
   // (STATUS_DEVICE_NOT_CONNECTED), the PDO disappears from BusRelations and the PnP manager
@@ -91,6 +95,7 @@ class UsbBus {
   PortStatus portStatus(unsigned port) const;
 
   std::uint16_t busNumber() const { return options_.busNumber; }
+  // The bus-wide capture (UsbBusOptions::capturePath), or null.
   link::PcapWriter* capture() const { return capture_.get(); }
   const UsbBusOptions& options() const { return options_; }
 

@@ -50,8 +50,9 @@ std::uint16_t readLe16(const std::byte* p) {
 
 }  // namespace
 
-UsbPort::UsbPort(UsbBus& bus, unsigned number, std::shared_ptr<device::UsbDevice> device)
-    : bus_(bus), number_(number), device_(std::move(device)) {
+UsbPort::UsbPort(UsbBus& bus, unsigned number, std::shared_ptr<device::UsbDevice> device,
+                 std::shared_ptr<link::PcapWriter> capture)
+    : bus_(bus), number_(number), device_(std::move(device)), capture_(std::move(capture)), busCapture_(bus.capture()) {
   KeInitializeDpc(&dpc_, completionDpc, this);
   std::size_t count = bus.options().urbContextsPerPort;
   contexts_.reserve(count);
@@ -489,7 +490,7 @@ void UsbPort::finish(UrbContext& context) {
       }
     }
     urb->UrbBulkOrInterruptTransfer.TransferBufferLength = length;
-    if (link::PcapWriter* capture = bus_.capture()) {
+    if (link::PcapWriter* capture = this->capture()) {
       bool in = context.monitor.in();
       capture->append(link::UsbmonEvent::complete(context.monitor, usbmonStatusOf(status), length,
                                                   in ? data : std::span<const std::byte>{}));
@@ -519,7 +520,7 @@ void UsbPort::finish(UrbContext& context) {
 }
 
 device::ControlResult UsbPort::control(std::uint64_t id, const device::SetupPacket& setup, std::span<std::byte> data) {
-  link::PcapWriter* capture = bus_.capture();
+  link::PcapWriter* capture = this->capture();
   if (capture == nullptr) return device_->controlTransfer(setup, data);
   std::array<std::byte, 8> wire{};
   setup.toBytes(wire);

@@ -36,6 +36,7 @@
 #include <usb.h>
 #include <usbioctl.h>
 
+#include "link/pcap_writer.hpp"
 #include "link/usbmon_event.hpp"
 #include "usb/device/usb_device.hpp"
 
@@ -80,7 +81,9 @@ struct Pipe {
 
 class UsbPort {
  public:
-  UsbPort(UsbBus& bus, unsigned number, std::shared_ptr<device::UsbDevice> device);
+  // `capture`: the device's own usbmon capture; null: the bus-wide one (if any).
+  UsbPort(UsbBus& bus, unsigned number, std::shared_ptr<device::UsbDevice> device,
+          std::shared_ptr<link::PcapWriter> capture = nullptr);
   ~UsbPort();
   UsbPort(const UsbPort&) = delete;
   UsbPort& operator=(const UsbPort&) = delete;
@@ -94,6 +97,9 @@ class UsbPort {
   const std::shared_ptr<device::UsbDevice>& deviceShared() const { return device_; }
   bool present() const { return present_.load(std::memory_order_acquire); }
   bool pdoDeleted() const { return pdo_ == nullptr; }
+  // Where this device's URBs are recorded, or null.
+  link::PcapWriter* capture() const { return capture_ ? capture_.get() : busCapture_; }
+  const std::shared_ptr<link::PcapWriter>& ownCapture() const { return capture_; }
 
   // The device left (unplug, cycle): URBs fail with USBD_STATUS_DEVICE_GONE from now on.
   void markGone();
@@ -156,6 +162,8 @@ class UsbPort {
   UsbBus& bus_;
   const unsigned number_;
   std::shared_ptr<device::UsbDevice> device_;
+  const std::shared_ptr<link::PcapWriter> capture_;
+  link::PcapWriter* const busCapture_;
   PDEVICE_OBJECT pdo_ = nullptr;
   std::atomic<bool> present_{true};
   std::atomic<bool> gone_{false};

@@ -172,6 +172,7 @@ bool EmulatedUsbDevice::cancel(Transfer& transfer) {
 }
 
 void EmulatedUsbDevice::abortEndpoint(std::uint8_t endpointAddress) {
+  unresponsive_.store(false, std::memory_order_release);
   {
     std::lock_guard q(queueMutex_);
     Endpoint* ep = findEndpoint(endpointAddress);
@@ -208,6 +209,7 @@ void EmulatedUsbDevice::setDisconnectHandler(std::function<void()> handler) {
 }
 
 void EmulatedUsbDevice::resetPort() {
+  unresponsive_.store(false, std::memory_order_release);
   std::lock_guard f(functionMutex_);
   if (!connected_.load(std::memory_order_acquire) || gone_) return;
   deactivateAllLocked(TransferStatus::Cancelled);
@@ -217,6 +219,15 @@ void EmulatedUsbDevice::resetPort() {
   std::fill(alternateSettings_.begin(), alternateSettings_.end(), 0);
   remoteWakeupEnabled_ = u1Enabled_ = u2Enabled_ = ltmEnabled_ = false;
   function_->onConfiguration(0);
+}
+
+void EmulatedUsbDevice::setUnresponsive(bool unresponsive) {
+  unresponsive_.store(unresponsive, std::memory_order_release);
+  {
+    std::lock_guard q(queueMutex_);
+    serviceRequested_ = true;  // answering again: serve what queued up
+  }
+  wake_.notify_one();
 }
 
 // ---- introspection ------------------------------------------------------------------------------
@@ -688,6 +699,7 @@ DeviceClock::time_point EmulatedUsbDevice::serviceLocked(CompletionList& done) {
         continue;
       }
     }
+    if (ep.type == EndpointType::Bulk && unresponsive()) continue;  // NAK: the transfers stay queued
     if (isInEndpoint(ep.address)) processIn(ep, done);
     else processOut(ep, done);
   }

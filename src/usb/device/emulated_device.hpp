@@ -80,6 +80,13 @@ class EmulatedUsbDevice final : public UsbDevice, private FunctionHost {
   bool endpointActive(std::uint8_t endpointAddress) const;
   EmulatedDeviceCounters counters() const;
 
+  // Fault injection: an unresponsive device NAKs every bulk token, so bulk transfers stay
+  // pending (cancel() still completes them) until the host aborts an endpoint (ABORT_PIPE)
+  // or resets the port, the recovery a wedged device needs. Control transfers and the
+  // interrupt endpoint keep working.
+  void setUnresponsive(bool unresponsive);
+  bool unresponsive() const { return unresponsive_.load(std::memory_order_acquire); }
+
  private:
   enum class UsbState : std::uint8_t { Default, Address, Configured };
 
@@ -172,6 +179,7 @@ class EmulatedUsbDevice final : public UsbDevice, private FunctionHost {
   std::condition_variable wake_;
   bool serviceRequested_ = false;
   bool stopRequested_ = false;
+  std::atomic<bool> unresponsive_{false};
   CompletionList completedElsewhere_;
   std::function<void()> disconnectHandler_;
   bool disconnectReported_ = false;

@@ -49,6 +49,7 @@ using host::TapBindingStats;
 using host::TapPlan;
 using host::TapProtocol;
 using link::test::runCommand;
+using link::test::TestNamespaces;
 
 namespace {
 
@@ -61,41 +62,6 @@ bool waitUntil(const std::function<bool()>& done, std::chrono::milliseconds limi
   return true;
 }
 
-// Network namespaces of the test's own, deleted (with everything in them) on destruction.
-class Namespaces {
- public:
-  explicit Namespaces(std::vector<std::string> names) : names_(std::move(names)) {
-    removeLeftovers();
-    for (const auto& name : names_) {
-      runCommand("ip netns del " + name);  // a leftover of a crashed run with the same pid
-      ok_ = ok_ && runCommand("ip netns add " + name).ok();
-    }
-  }
-  ~Namespaces() {
-    for (const auto& name : names_) runCommand("ip netns del " + name);
-  }
-  bool ok() const { return ok_; }
-
- private:
-  // tapbind-<pid>-* of runs that died without cleaning up (a bug check aborts the process).
-  static void removeLeftovers() {
-    const auto listed = runCommand("ip netns list");
-    std::size_t start = 0;
-    while (start < listed.output.size()) {
-      std::size_t end = listed.output.find('\n', start);
-      if (end == std::string::npos) end = listed.output.size();
-      const std::string name = listed.output.substr(start, listed.output.find_first_of(" \n", start) - start);
-      start = end + 1;
-      if (name.rfind("tapbind-", 0) != 0) continue;
-      const std::string digits = name.substr(8, name.find('-', 8) - 8);
-      if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos) continue;
-      if (::kill(static_cast<pid_t>(std::stol(digits)), 0) != 0 && errno == ESRCH) runCommand("ip netns del " + name);
-    }
-  }
-
-  std::vector<std::string> names_;
-  bool ok_ = true;
-};
 
 enum class Nic { Ncm, Rndis };
 
@@ -131,7 +97,7 @@ class TapBindingTest : public ::testing::Test {
     nsA_ = "tapbind-" + pid + "-a";
     nsB_ = "tapbind-" + pid + "-b";
     capturePath_ = std::filesystem::temp_directory_path() / ("tapbind-" + pid + "-upper.pcap");
-    namespaces_ = std::make_unique<Namespaces>(std::vector<std::string>{nsA_, nsB_});
+    namespaces_ = std::make_unique<TestNamespaces>("tapbind-", std::vector<std::string>{nsA_, nsB_});
     ASSERT_TRUE(namespaces_->ok()) << "cannot create network namespaces";
 
     runtime_ = std::make_unique<nt::Runtime>(nt::RuntimeOptions{.processors = 2});
@@ -264,7 +230,7 @@ class TapBindingTest : public ::testing::Test {
 
   std::string nsA_, nsB_;
   std::filesystem::path capturePath_;
-  std::unique_ptr<Namespaces> namespaces_;
+  std::unique_ptr<TestNamespaces> namespaces_;
   std::unique_ptr<nt::Runtime> runtime_;
   link::Wire::Ends wire_;
   std::unique_ptr<nt::pnp::PnpManager> pnp_;

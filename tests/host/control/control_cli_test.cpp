@@ -152,6 +152,29 @@ TEST_F(ControlCliTest, DeviceActions) {
   EXPECT_EQ(r.status, 0);
   EXPECT_NE(r.out.find("rndis0: reset complete"), std::string::npos);
   EXPECT_EQ(host.resetCount(), 1);
+  r = run({"hang", "ncm0"});
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.out, "ncm0: stopped answering (NDIS will detect it and reset the adapter)\n");
+  EXPECT_EQ(host.state("ncm0"), "hung");
+}
+
+TEST_F(ControlCliTest, LinkDownAndUp) {
+  auto r = run({"link", "ncm0", "down"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "ncm0: link down\n");
+  EXPECT_EQ(host.link("ncm0"), "down");
+  r = run({"link", "ncm0", "up"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "ncm0: link up\n");
+  EXPECT_EQ(host.link("ncm0"), "up 1 Gbps");
+  // Anything but up/down is a syntax error found before asking ndishost.
+  r = run({"link", "ncm0", "sideways"});
+  EXPECT_GE(r.status, 105) << r.err;
+  EXPECT_LE(r.status, 115) << r.err;
+  EXPECT_EQ(host.link("ncm0"), "up 1 Gbps");
+  r = run({"link", "ncm9", "down"});
+  EXPECT_EQ(r.status, kExitRequestFailed);
+  EXPECT_EQ(r.err, "ndishost link: error: no adapter named ncm9\n");
 }
 
 TEST(ControlCliSlowAction, SaysItIsWorkingWhenAnActionTakesLong) {
@@ -166,7 +189,7 @@ TEST(ControlCliSlowAction, SaysItIsWorkingWhenAnActionTakesLong) {
 }
 
 TEST_F(ControlCliTest, UnknownDeviceFailsWithTheServersMessage) {
-  for (const char* command : {"unplug", "plug", "reset", "suspend", "resume"}) {
+  for (const char* command : {"unplug", "plug", "reset", "suspend", "resume", "hang"}) {
     const auto r = run({command, "ncm9"});
     EXPECT_EQ(r.status, kExitRequestFailed) << command;
     EXPECT_EQ(r.err, std::string("ndishost ") + command + ": error: no adapter named ncm9\n");

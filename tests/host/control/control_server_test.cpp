@@ -100,6 +100,12 @@ TEST_F(ControlServerTest, EveryCommandRoundTrips) {
   EXPECT_EQ(host.state("rndis0"), "Running");
   client.request({{"cmd", "reset"}, {"device", "rndis0"}});
   EXPECT_EQ(host.resetCount(), 1);
+  client.request({{"cmd", "link"}, {"device", "ncm0"}, {"up", false}});
+  EXPECT_EQ(host.link("ncm0"), "down");
+  client.request({{"cmd", "link"}, {"device", "ncm0"}, {"up", true}});
+  EXPECT_EQ(host.link("ncm0"), "up 1 Gbps");
+  client.request({{"cmd", "hang"}, {"device", "ncm0"}});
+  EXPECT_EQ(host.state("ncm0"), "hung");
 }
 
 TEST_F(ControlServerTest, HostErrorsComeBackAsControlErrorsAndTheConnectionStaysUsable) {
@@ -125,6 +131,8 @@ TEST_F(ControlServerTest, MalformedRequestsGetAnErrorLine) {
   EXPECT_EQ(error(rawExchange(socket, "not json\n")), "request is not a JSON object");
   EXPECT_EQ(error(rawExchange(socket, "{\"cmd\":\"explode\"}\n")), "unknown command \"explode\"");
   EXPECT_NE(error(rawExchange(socket, "{\"cmd\":\"reset\"}\n")).find("needs a \"device\""), std::string::npos);
+  EXPECT_NE(error(rawExchange(socket, "{\"cmd\":\"link\",\"device\":\"ncm0\",\"up\":\"down\"}\n")).find("true or false"),
+            std::string::npos);
   EXPECT_NE(error(rawExchange(socket, "{\"cmd\":\"oid-query\",\"device\":\"ncm0\",\"oid\":-1}\n")).find("32-bit"),
             std::string::npos);
   EXPECT_NE(error(rawExchange(socket, "{\"cmd\":\"oid-set\",\"device\":\"ncm0\",\"oid\":1,\"data\":\"xyz\"}\n"))

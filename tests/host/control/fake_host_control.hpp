@@ -69,6 +69,15 @@ class FakeHostControl final : public HostControl {
   }
   void suspend(const std::string& device) override { setState(device, "Paused (D3)"); }
   void resume(const std::string& device) override { setState(device, "Running"); }
+  void hang(const std::string& device) override { setState(device, "hung"); }
+  void setLink(const std::string& device, bool up) override {
+    std::lock_guard guard(lock_);
+    findLocked(device).link = up ? "up 1 Gbps" : "down";
+  }
+  std::string link(const std::string& device) {
+    std::lock_guard guard(lock_);
+    return findLocked(device).link;
+  }
 
   class FakeSubscription final : public Subscription {
    public:

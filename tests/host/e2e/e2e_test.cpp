@@ -23,12 +23,14 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fmt/format.h>
 #include <fstream>
 #include <future>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -85,8 +87,10 @@ class TempDirectory {
 // on a full pipe), SIGTERM + reap in the destructor.
 class Ndishost {
  public:
-  Ndishost(const std::filesystem::path& config, std::filesystem::path socket) : socket_(std::move(socket)) {
+  Ndishost(const std::filesystem::path& config, std::filesystem::path socket, std::vector<std::string> extra = {})
+      : socket_(std::move(socket)) {
     std::vector<std::string> args{NDISHOST_BINARY, "up", "--config", config.string(), "--socket", socket_.string()};
+    args.insert(args.end(), extra.begin(), extra.end());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -277,8 +281,8 @@ bool waitInterface(const NetworkNamespace& ns, const std::string& name, std::chr
   return false;
 }
 
-CommandResult ping(const NetworkNamespace& from, const std::string& to, int count = 3) {
-  std::vector<std::string> argv{"ping", "-c", std::to_string(count), "-i", "0.2", "-W", "3", to};
+CommandResult ping(const NetworkNamespace& from, const std::string& to, int count = 3, int waitSeconds = 3) {
+  std::vector<std::string> argv{"ping", "-c", std::to_string(count), "-i", "0.2", "-W", std::to_string(waitSeconds), to};
   return from.run(argv, 30s);
 }
 
@@ -309,7 +313,7 @@ void setTimeouts(int fd, std::chrono::seconds limit) {
 
 // Accepts one connection on `port` and hashes what arrives until EOF.
 TransferResult receiveAll(std::uint16_t port, std::promise<void>& listening, std::chrono::seconds limit,
-                          std::chrono::seconds ioTimeout = 10s) {
+                          std::chrono::seconds ioTimeout = 10s, std::atomic<std::uint64_t>* progress = nullptr) {
   TransferResult result;
   const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   const int one = 1;
@@ -345,6 +349,7 @@ TransferResult receiveAll(std::uint16_t port, std::promise<void>& listening, std
     }
     hash.update(std::span(buffer.data(), static_cast<std::size_t>(n)));
     result.bytes += static_cast<std::uint64_t>(n);
+    if (progress != nullptr) progress->store(result.bytes);
   }
   ::close(connection);
   result.sha256 = hash.hexDigest();
@@ -417,19 +422,10 @@ class WireLab : public ::testing::Test {
     left_ = std::make_unique<NetworkNamespace>(uniqueName("l"));
     right_ = std::make_unique<NetworkNamespace>(uniqueName("r"));
     const auto config = directory_->path() / "ndishost.toml";
-    std::ofstream(config) << "[[device]]\n"
-                             "name = \"ncm0\"\n"
-                             "kind = \"ncm\"\n"
-                             "far-side = \"wire:e2e-" << kPid << "\"\n"
-                             "tap = \"" << leftTap_ << "\"\n"
-                             "tap-namespace = \"" << left_->name() << "\"\n\n"
-                             "[[device]]\n"
-                             "name = \"rndis0\"\n"
-                             "kind = \"rndis\"\n"
-                             "far-side = \"wire:e2e-" << kPid << "\"\n"
-                             "tap = \"" << rightTap_ << "\"\n"
-                             "tap-namespace = \"" << right_->name() << "\"\n";
-    host_ = std::make_unique<Ndishost>(config, directory_->path() / "control.sock");
+    std::ofstream(config) << globalConfig_ << device("ncm0", "ncm", leftTap_, *left_) << "\n" << device(rightDevice_, rightKind_, rightTap_, *right_);
+    eventLog_ = directory_->path() / "events.jsonl";
+    host_ = std::make_unique<Ndishost>(config, directory_->path() / "control.sock",
+                                       std::vector<std::string>{"--event-log", eventLog_.string()});
     ASSERT_TRUE(host_->waitReady(kThreadSanitizer ? 90s : 30s)) << host_->output();
     ASSERT_TRUE(waitInterface(*left_, leftTap_, 5s));
     ASSERT_TRUE(waitInterface(*right_, rightTap_, 5s));
@@ -451,14 +447,71 @@ class WireLab : public ::testing::Test {
     directory_.reset();
   }
 
+  // One [[device]] on the lab's wire; `extra` are more key = value lines.
+  std::string device(const std::string& name, const std::string& kind, const std::string& tap,
+                     const NetworkNamespace& ns) const {
+    return fmt::format("[[device]]\nname = \"{}\"\nkind = \"{}\"\nfar-side = \"wire:e2e-{}\"\ntap = \"{}\"\n"
+                       "tap-namespace = \"{}\"\n{}",
+                       name, kind, kPid, tap, ns.name(), extraDeviceKeys_);
+  }
+
+  // Subclasses change the right-hand device and add keys to both before SetUp.
+  std::string rightDevice_ = "rndis0";
+  std::string rightKind_ = "rndis";
+  std::string extraDeviceKeys_;
+  std::string globalConfig_;  // top-level tables before the devices
   const std::string leftTap_ = tapName("n");
   const std::string rightTap_ = tapName("r");
   std::unique_ptr<TempDirectory> directory_;
   std::unique_ptr<NetworkNamespace> left_;
   std::unique_ptr<NetworkNamespace> right_;
   std::unique_ptr<Ndishost> host_;
+  std::filesystem::path eventLog_;
   bool stoppedByTest_ = false;
 };
+
+// The event-log records (written by ndishost's log thread) whose summary contains `text`,
+// waiting up to `limit` for at least one.
+std::vector<nlohmann::json> waitEventRecords(const std::filesystem::path& file, const std::string& text,
+                                             std::chrono::milliseconds limit = 5s) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  std::vector<nlohmann::json> found;
+  for (;;) {
+    found.clear();
+    std::ifstream in(file);
+    for (std::string line; std::getline(in, line);) {
+      const auto record = nlohmann::json::parse(line, nullptr, false);
+      if (record.is_object() && record.value("summary", "").find(text) != std::string::npos) found.push_back(record);
+    }
+    if (!found.empty() || std::chrono::steady_clock::now() > deadline) return found;
+    std::this_thread::sleep_for(50ms);
+  }
+}
+
+// `ip -o link show` of the interface, e.g. "...: <NO-CARRIER,BROADCAST,MULTICAST,UP> ...".
+std::string linkFlags(const NetworkNamespace& ns, const std::string& tap) {
+  const CommandResult r = ns.run({"ip", "-o", "link", "show", "dev", tap}, 5s);
+  return r.ok() ? r.output : "";
+}
+
+bool hasNoCarrier(const NetworkNamespace& ns, const std::string& tap) {
+  return linkFlags(ns, tap).find("NO-CARRIER") != std::string::npos;
+}
+
+// /sys/class/net/<tap>/carrier inside the namespace (`ip netns exec` mounts its sysfs):
+// "1" or "0"; reading it while the interface is down fails (EINVAL), hence "".
+std::string sysfsCarrier(const NetworkNamespace& ns, const std::string& tap) {
+  const CommandResult r = ns.run({"cat", "/sys/class/net/" + tap + "/carrier"}, 5s);
+  if (!r.ok()) return "";
+  return r.output.substr(0, r.output.find('\n'));
+}
+
+std::string listLink(const Ndishost& host, const std::string& device) {
+  if (auto rows = host.list())
+    for (const auto& row : *rows)
+      if (row.value("device", "") == device) return row.value("link", "");
+  return "";
+}
 
 // 1. IPv4 and IPv6 ping both ways, NCM <-> RNDIS on a wire.
 TEST_F(WireLab, PingIpv4AndIpv6BothWays) {
@@ -628,6 +681,281 @@ TEST_F(WireLab, PromiscuousModeReachesPacketFilter) {
   // Traffic still flows afterwards.
   r = ping(*left_, "10.231.0.2", 2);
   EXPECT_TRUE(r.ok()) << r.output;
+}
+
+// 9. `ndishost link <dev> down|up`: the device reports the link change, the adapter
+// indicates it, the TAP in its namespace loses and regains carrier, `list` and `stats`
+// show it, ping fails while the link is down and works again afterwards; the event log
+// records both. Both drivers: NCM (left) and RNDIS (right).
+TEST_F(WireLab, LinkDownAndUpIsVisibleAsCarrier) {
+  auto r = ping(*left_, "10.231.0.2", 1);
+  ASSERT_TRUE(r.ok()) << r.output;
+  struct Side {
+    const char* device;
+    NetworkNamespace* ns;
+    std::string tap;
+    NetworkNamespace* peer;
+    const char* peerAddress;
+  };
+  for (const Side& side : {Side{"ncm0", left_.get(), leftTap_, right_.get(), "10.231.0.1"},
+                           Side{"rndis0", right_.get(), rightTap_, left_.get(), "10.231.0.2"}}) {
+    SCOPED_TRACE(side.device);
+    EXPECT_EQ(sysfsCarrier(*side.ns, side.tap), "1");
+    r = host_->control({"link", side.device, "down"});
+    ASSERT_TRUE(r.ok()) << r.output;
+    EXPECT_EQ(r.output, std::string(side.device) + ": link down\n");
+    // The command returns once the TAP followed.
+    EXPECT_TRUE(hasNoCarrier(*side.ns, side.tap)) << linkFlags(*side.ns, side.tap);
+    EXPECT_EQ(sysfsCarrier(*side.ns, side.tap), "0");
+    EXPECT_EQ(listLink(*host_, side.device), "down");
+    auto s = host_->stats(side.device);
+    ASSERT_TRUE(s.has_value());
+    EXPECT_FALSE((*s)["binding"].value("carrier", true)) << s->dump();
+    EXPECT_EQ((*s)["state"], "Running") << s->dump();  // link down is not a state change
+    // No carrier: nothing leaves the TAP and nothing comes back to it.
+    r = ping(*side.peer, side.peerAddress, 1, 1);
+    EXPECT_FALSE(r.ok()) << "answered with the link down: " << r.output;
+    EXPECT_TRUE(host_->running()) << host_->output();
+
+    r = host_->control({"link", side.device, "up"});
+    ASSERT_TRUE(r.ok()) << r.output;
+    EXPECT_FALSE(hasNoCarrier(*side.ns, side.tap)) << linkFlags(*side.ns, side.tap);
+    EXPECT_EQ(sysfsCarrier(*side.ns, side.tap), "1");
+    EXPECT_EQ(listLink(*host_, side.device).rfind("up ", 0), 0u) << listLink(*host_, side.device);
+    r = ping(*side.peer, side.peerAddress, 2);
+    EXPECT_TRUE(r.ok()) << r.output << "\nstats: " << host_->control({"stats", "--json"}).output;
+  }
+  // Both changes of both devices are in the event log, attributed to the device.
+  for (const char* change : {"link down", "link up"}) {
+    const auto records = waitEventRecords(eventLog_, change);
+    std::set<std::string> devices;
+    for (const auto& record : records) {
+      devices.insert(record.value("device", ""));
+      EXPECT_EQ(record.value("kind", ""), "status") << record.dump();
+    }
+    EXPECT_EQ(devices, (std::set<std::string>{"ncm0", "rndis0"})) << change;
+  }
+  // Unknown device and bad state words are refused.
+  EXPECT_EQ(host_->control({"link", "ncm9", "down"}).exitStatus, 1);
+  EXPECT_GE(host_->control({"link", "ncm0", "sideways"}).exitStatus, 105);
+}
+
+// 10. MTU 9000 over NCM: two NCM devices with max-segment-size = 9014 on the wire; the
+// TAP binding gives each TAP the adapter's MTU (9000), unfragmented 9000-byte IP packets
+// (ping -M do -s 8972) cross both ways, and a TCP transfer (MSS 8960) arrives intact.
+class JumboLab : public WireLab {
+ protected:
+  void SetUp() override {
+    rightDevice_ = "ncm1";
+    rightKind_ = "ncm";
+    extraDeviceKeys_ = "max-segment-size = 9014\n";
+    WireLab::SetUp();
+  }
+};
+
+int interfaceMtu(const NetworkNamespace& ns, const std::string& tap) {
+  const std::string flags = linkFlags(ns, tap);
+  const auto at = flags.find(" mtu ");
+  return at == std::string::npos ? 0 : std::atoi(flags.c_str() + at + 5);
+}
+
+TEST_F(JumboLab, Mtu9000PingAndTcpOverNcm) {
+  // The MTU comes from the adapter (OID_GEN_MAXIMUM_FRAME_SIZE / NDIS MtuSize), not from us.
+  EXPECT_EQ(interfaceMtu(*left_, leftTap_), 9000) << linkFlags(*left_, leftTap_);
+  EXPECT_EQ(interfaceMtu(*right_, rightTap_), 9000) << linkFlags(*right_, rightTap_);
+  const auto before = host_->stats("ncm0");
+  ASSERT_TRUE(before.has_value());
+  // 8972 bytes of ICMP data + 8 ICMP + 20 IP = 9000, Don't Fragment: one 9014-byte frame.
+  auto jumboPing = [](const NetworkNamespace& from, const std::string& to) {
+    return from.run({"ping", "-M", "do", "-s", "8972", "-c", "3", "-i", "0.2", "-W", "3", to}, 30s);
+  };
+  auto r = jumboPing(*left_, "10.231.0.2");
+  EXPECT_TRUE(r.ok()) << r.output << "\nstats: " << host_->control({"stats", "--json"}).output;
+  r = jumboPing(*right_, "10.231.0.1");
+  EXPECT_TRUE(r.ok()) << r.output;
+  // One more byte does not fit: the kernel refuses it locally (DF, above the MTU).
+  r = left_->run({"ping", "-M", "do", "-s", "8973", "-c", "1", "-W", "1", "10.231.0.2"}, 10s);
+  EXPECT_FALSE(r.ok()) << r.output;
+  // The jumbo frames crossed the devices whole: 6 echo requests/replies of 9014 bytes each way.
+  const auto after = host_->stats("ncm0");
+  ASSERT_TRUE(after.has_value());
+  const auto delta = [&](const char* group, const char* counter) {
+    return (*after)[group].value(counter, std::uint64_t{0}) - (*before)[group].value(counter, std::uint64_t{0});
+  };
+  EXPECT_GE(delta("usb_device", "from_host_bytes"), 6u * 9014u) << after->dump();
+  EXPECT_GE(delta("usb_device", "to_host_bytes"), 6u * 9014u) << after->dump();
+  EXPECT_EQ((*after)["usb_device"].value("to_host_too_large", std::uint64_t{1}), 0u) << after->dump();
+
+  const std::uint64_t total = (kThreadSanitizer ? 4ull : 32ull) << 20;
+  const std::uint16_t port = portFor(6);
+  std::promise<void> listening;
+  auto ready = listening.get_future();
+  auto receiver = inNamespace(*right_, [&] { return receiveAll(port, listening, 120s); });
+  ready.wait();
+  const auto started = std::chrono::steady_clock::now();
+  auto sender = inNamespace(*left_, [&] { return sendAll("10.231.0.2", port, total, 120s); });
+  const TransferResult sent = sender.get();
+  const TransferResult received = receiver.get();
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  EXPECT_EQ(sent.error, "");
+  EXPECT_EQ(received.error, "");
+  EXPECT_EQ(received.bytes, total);
+  EXPECT_EQ(received.sha256, sent.sha256);
+  std::cout << "[ e2e      ] MTU 9000: " << (total >> 20) << " MiB in " << seconds << " s = "
+            << (total * 8 / seconds / 1e6) << " Mbit/s\n";
+}
+
+// 11. Power and reset under traffic, through the real devices: a TCP stream runs from the
+// NCM side to the RNDIS side while each adapter is suspended (D3) and resumed (D0), then
+// reset. `list` shows the adapter paused in D3 while suspended, the event log has the power
+// IRPs, the reset is counted, the stream continues after every step and arrives intact, and
+// afterwards every NBL came back (sends = completions, receives = returns) with no rule
+// violation.
+TEST_F(WireLab, SuspendResumeAndResetUnderTraffic) {
+  std::atomic<bool> stop = false;
+  std::atomic<std::uint64_t> received{0};
+  const std::uint16_t port = portFor(7);
+  std::promise<void> listening;
+  auto ready = listening.get_future();
+  auto receiver = inNamespace(*right_, [&] { return receiveAll(port, listening, 120s, 30s, &received); });
+  ready.wait();
+  auto sender = inNamespace(*left_, [&] { return sendAll("10.231.0.2", port, ~0ull >> 1, 120s, &stop, 30s); });
+  // TCP backs off while an adapter is away (retransmissions up to a few seconds apart).
+  auto flowing = [&](const std::string& after) {
+    const std::uint64_t mark = received.load();
+    const auto deadline = std::chrono::steady_clock::now() + (kThreadSanitizer ? 30s : 15s);
+    while (received.load() < mark + (256u << 10) && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(20ms);
+    EXPECT_GE(received.load(), mark + (256u << 10)) << "the stream did not continue after " << after << "\nstats: "
+                                                   << host_->control({"stats", "--json"}).output;
+  };
+  auto counter = [&](const std::string& device, const char* group, const char* name) {
+    const auto s = host_->stats(device);
+    return s ? (*s)[group].value(name, std::uint64_t{0}) : std::uint64_t{0};
+  };
+  flowing("the start");
+  for (const std::string device : {"ncm0", "rndis0"}) {
+    SCOPED_TRACE(device);
+    auto r = host_->control({"suspend", device});
+    ASSERT_TRUE(r.ok()) << r.output;
+    EXPECT_EQ(host_->state(device), "Paused (D3)");
+    EXPECT_TRUE(host_->running()) << host_->output();
+    r = host_->control({"resume", device});
+    ASSERT_TRUE(r.ok()) << r.output;
+    EXPECT_EQ(host_->state(device), "Running");
+    flowing("suspend/resume of " + device);
+
+    const std::uint64_t resets = counter(device, "ndis", "resets");
+    r = host_->control({"reset", device});
+    ASSERT_TRUE(r.ok()) << r.output;
+    EXPECT_EQ(counter(device, "ndis", "resets"), resets + 1);
+    EXPECT_EQ(host_->state(device), "Running");
+    flowing("reset of " + device);
+  }
+  stop = true;
+  const TransferResult sent = sender.get();
+  const TransferResult got = receiver.get();
+  EXPECT_EQ(sent.error, "");
+  EXPECT_EQ(got.error, "");
+  EXPECT_EQ(got.bytes, sent.bytes);
+  EXPECT_EQ(got.sha256, sent.sha256);
+
+  // Quiet now: every NBL handed down came back, both ways, and nothing broke a rule.
+  for (const std::string device : {"ncm0", "rndis0"}) {
+    SCOPED_TRACE(device);
+    std::optional<nlohmann::json> s;
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    for (;;) {
+      s = host_->stats(device);
+      ASSERT_TRUE(s.has_value());
+      const auto& n = (*s)["ndis"];
+      const bool settled = n.value("sends", 0ull) == n.value("send_completions", 0ull) &&
+                           n.value("receives", 0ull) == n.value("returns", 0ull) &&
+                           (*s)["binding"].value("sends_outstanding", 1ull) == 0;
+      if (settled || std::chrono::steady_clock::now() > deadline) break;
+      std::this_thread::sleep_for(50ms);
+    }
+    const auto& n = (*s)["ndis"];
+    EXPECT_EQ(n.value("sends", 0ull), n.value("send_completions", 0ull)) << s->dump();
+    EXPECT_EQ(n.value("receives", 0ull), n.value("returns", 0ull)) << s->dump();
+    EXPECT_EQ((*s)["binding"].value("sends_outstanding", 1ull), 0u) << s->dump();
+    EXPECT_EQ(n.value("violations", 1ull), 0u) << s->dump();
+    EXPECT_EQ(n.value("hangs_detected", 1ull), 0u) << s->dump();
+    EXPECT_GT(n.value("sends", 0ull), 0u) << s->dump();
+  }
+  // The event log has the power changes and resets of both devices.
+  const auto power = waitEventRecords(eventLog_, "SET_POWER D");
+  std::set<std::string> seen;
+  for (const auto& record : power)
+    seen.insert(record.value("device", "") + " " + record["details"].value("power", ""));
+  EXPECT_EQ(seen, (std::set<std::string>{"ncm0 D0", "ncm0 D3", "rndis0 D0", "rndis0 D3"}));
+  std::set<std::string> resetDevices;
+  for (const auto& record : waitEventRecords(eventLog_, "MiniportResetEx"))
+    if (record.value("kind", "") == "reset") resetDevices.insert(record.value("device", ""));
+  EXPECT_EQ(resetDevices, (std::set<std::string>{"ncm0", "rndis0"}));
+}
+
+// 12. A device that stops answering (`ndishost hang`): its bulk transfers stay pending, so
+// the sends the miniport holds age; NDIS's send time-out (check-for-hang-ms = 250, two
+// periods) detects the hang and calls MiniportResetEx, the driver aborts and resets its
+// pipes (which revives the device), and the TCP stream running through it continues and
+// arrives intact.
+class HangLab : public WireLab {
+ protected:
+  void SetUp() override {
+    globalConfig_ = "[ndis]\ncheck-for-hang-ms = 250\n\n";
+    WireLab::SetUp();
+  }
+};
+
+TEST_F(HangLab, UnresponsiveDeviceIsDetectedAndResetUnderTraffic) {
+  std::atomic<bool> stop = false;
+  std::atomic<std::uint64_t> received{0};
+  const std::uint16_t port = portFor(8);
+  std::promise<void> listening;
+  auto ready = listening.get_future();
+  auto receiver = inNamespace(*right_, [&] { return receiveAll(port, listening, 120s, 30s, &received); });
+  ready.wait();
+  auto sender = inNamespace(*left_, [&] { return sendAll("10.231.0.2", port, ~0ull >> 1, 120s, &stop, 30s); });
+  auto waitReceived = [&](std::uint64_t atLeast) {
+    const auto deadline = std::chrono::steady_clock::now() + (kThreadSanitizer ? 30s : 15s);
+    while (received.load() < atLeast && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(20ms);
+    return received.load() >= atLeast;
+  };
+  auto ndisCounter = [&](const char* name) {
+    const auto s = host_->stats("ncm0");
+    return s ? (*s)["ndis"].value(name, std::uint64_t{0}) : std::uint64_t{0};
+  };
+  ASSERT_TRUE(waitReceived(256u << 10)) << "no traffic before the hang";
+  const std::uint64_t resetsBefore = ndisCounter("resets");
+  auto r = host_->control({"hang", "ncm0"});
+  ASSERT_TRUE(r.ok()) << r.output;
+  // Detected and reset by NDIS on its own.
+  const auto deadline = std::chrono::steady_clock::now() + (kThreadSanitizer ? 30s : 10s);
+  while (ndisCounter("resets") == resetsBefore && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(50ms);
+  const auto afterReset = host_->stats("ncm0");
+  ASSERT_TRUE(afterReset.has_value());
+  EXPECT_GT((*afterReset)["ndis"].value("resets", 0ull), resetsBefore) << afterReset->dump();
+  EXPECT_GE((*afterReset)["ndis"].value("hangs_detected", 0ull), 1u) << afterReset->dump();
+  // The stream continues through the revived device.
+  const std::uint64_t mark = received.load();
+  EXPECT_TRUE(waitReceived(mark + (1u << 20))) << "the stream did not continue after the reset\nstats: "
+                                               << host_->control({"stats", "--json"}).output;
+  EXPECT_EQ(host_->state("ncm0"), "Running");
+  stop = true;
+  const TransferResult sent = sender.get();
+  const TransferResult got = receiver.get();
+  EXPECT_EQ(sent.error, "");
+  EXPECT_EQ(got.error, "");
+  EXPECT_EQ(got.bytes, sent.bytes);
+  EXPECT_EQ(got.sha256, sent.sha256);
+  // The event log tells the story: the hang injected, then NDIS's reset.
+  EXPECT_FALSE(waitEventRecords(eventLog_, "ndishost hang").empty());
+  bool resetLogged = false;
+  for (const auto& record : waitEventRecords(eventLog_, "MiniportResetEx"))
+    resetLogged = resetLogged || record.value("device", "") == "ncm0";
+  EXPECT_TRUE(resetLogged);
 }
 
 // 6. afpacket far side: the device's network port is one end of a veth pair (in a

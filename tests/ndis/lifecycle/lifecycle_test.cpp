@@ -186,7 +186,12 @@ TEST_F(LifecycleTest, StartInitializesWithDocumentedParametersThenRestarts) {
     ASSERT_TRUE(kept.general.has_value());
     EXPECT_EQ(kept.general->MtuSize, 1500u);
     EXPECT_EQ(kept.supportedOids.size(), 4u);
-    EXPECT_TRUE(kept.offloadSet);
+    // Copies of the (all-zero, revision 1) NDIS_OFFLOAD blocks, not the miniport's stack.
+    ASSERT_TRUE(kept.currentOffload.has_value());
+    ASSERT_TRUE(kept.hardwareOffload.has_value());
+    EXPECT_EQ(kept.currentOffload->get().Header.Type, NDIS_OBJECT_TYPE_OFFLOAD);
+    EXPECT_EQ(kept.currentOffload->get().Header.Size, NDIS_SIZEOF_NDIS_OFFLOAD_REVISION_1);
+    EXPECT_EQ(kept.hardwareOffload->get().Header.Revision, NDIS_OFFLOAD_REVISION_1);
   }
   EXPECT_EQ(control.AttributeStatus[0], NDIS_STATUS_SUCCESS);  // registration
   EXPECT_EQ(control.AttributeStatus[1], NDIS_STATUS_SUCCESS);  // general

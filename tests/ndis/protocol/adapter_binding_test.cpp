@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <future>
 #include <stdexcept>
 #include <thread>
 
@@ -33,6 +34,8 @@ struct TrafTest {
   BOOLEAN (*completePendingOid)(NDIS_STATUS) = nullptr;
   void (*indicateLinkState)(NDIS_MEDIA_CONNECT_STATE, ULONG64, BOOLEAN) = nullptr;
   LONG (*completeHeldSends)(NDIS_STATUS) = nullptr;
+  void (*fillOffload)(void*, ULONG, BOOLEAN) = nullptr;
+  void (*indicateOffloadCurrentConfig)(ULONG, ULONG) = nullptr;
 
   static TrafTest& get() {
     static TrafTest image = [] {
@@ -44,8 +47,12 @@ struct TrafTest {
       t.completePendingOid = reinterpret_cast<decltype(t.completePendingOid)>(dlsym(t.handle, "TrafTestCompletePendingOid"));
       t.indicateLinkState = reinterpret_cast<decltype(t.indicateLinkState)>(dlsym(t.handle, "TrafTestIndicateLinkState"));
       t.completeHeldSends = reinterpret_cast<decltype(t.completeHeldSends)>(dlsym(t.handle, "TrafTestCompleteHeldSends"));
+      t.fillOffload = reinterpret_cast<decltype(t.fillOffload)>(dlsym(t.handle, "TrafTestFillOffload"));
+      t.indicateOffloadCurrentConfig = reinterpret_cast<decltype(t.indicateOffloadCurrentConfig)>(
+          dlsym(t.handle, "TrafTestIndicateOffloadCurrentConfig"));
       if (t.control == nullptr || t.indicate == nullptr || t.completePendingOid == nullptr ||
-          t.indicateLinkState == nullptr || t.completeHeldSends == nullptr)
+          t.indicateLinkState == nullptr || t.completeHeldSends == nullptr || t.fillOffload == nullptr ||
+          t.indicateOffloadCurrentConfig == nullptr)
         throw std::runtime_error("traftest exports missing");
       return t;
     }();
@@ -107,6 +114,7 @@ TEST(AdapterBindingTest, TheTestProtocolBindsToAMiniportAndMovesFramesOidsAndSta
     EXPECT_EQ(b.macLength, general.MacAddressLength);
     EXPECT_EQ(std::memcmp(b.mac, general.CurrentMacAddress, 6), 0);
   }
+  EXPECT_EQ(b.bindOffloadPointer, nullptr);  // traftest set no offload attributes here
 
   // A send goes down to MiniportSendNetBufferLists, comes back as a receive (loopback) and
   // completes to ProtocolSendNetBufferListsComplete.
@@ -176,6 +184,217 @@ TEST(AdapterBindingTest, TheTestProtocolBindsToAMiniportAndMovesFramesOidsAndSta
   EXPECT_EQ(b.pauseEvents, 1);
   EXPECT_EQ(b.state, TpUnbound);
   EXPECT_TRUE(ProtocolSide::instance().bindings().empty());
+  TpDeregister();
+  TpCleanup();
+  for (const auto& report : bed->shutdown()) ADD_FAILURE() << report.format();
+}
+
+NTSTATUS NTAPI signalPnpIrpDone(PDEVICE_OBJECT device, PIRP irp, PVOID context) {
+  (void)device;
+  (void)irp;
+  KeSetEvent(static_cast<PKEVENT>(context), IO_NO_INCREMENT, FALSE);
+  return STATUS_MORE_PROCESSING_REQUIRED;  // the IRP is ours again; freed below
+}
+
+// IRP_MJ_PNP to the top of the device's stack, as the PnP manager sends it; waits for it.
+NTSTATUS sendPnpIrp(NdisTestBed& bed, const std::string& instancePath, UCHAR minorFunction) {
+  PDEVICE_OBJECT top = bed.pnp().referenceTopOfStack(instancePath);
+  if (top == nullptr) return STATUS_NO_SUCH_DEVICE;
+  PIRP irp = IoAllocateIrp(top->StackSize, FALSE);
+  irp->IoStatus.Status = STATUS_NOT_SUPPORTED;  // what PnP IRPs start with
+  irp->IoStatus.Information = 0;
+  PIO_STACK_LOCATION stack = IoGetNextIrpStackLocation(irp);
+  stack->MajorFunction = IRP_MJ_PNP;
+  stack->MinorFunction = minorFunction;
+  KEVENT done;
+  KeInitializeEvent(&done, NotificationEvent, FALSE);
+  IoSetCompletionRoutine(irp, signalPnpIrpDone, &done, TRUE, TRUE, TRUE);
+  if (IoCallDriver(top, irp) == STATUS_PENDING) KeWaitForSingleObject(&done, Executive, KernelMode, FALSE, nullptr);
+  NTSTATUS status = irp->IoStatus.Status;
+  IoFreeIrp(irp);
+  ObDereferenceObject(top);
+  return status;
+}
+
+// "Removing a NIC" / "Stopping a NIC": IRP_MN_QUERY_REMOVE_DEVICE and _QUERY_STOP_DEVICE reach
+// every bound protocol as NetEventQueryRemoveDevice, the cancels as NetEventCancelRemoveDevice;
+// a protocol that fails the query vetoes it and the adapter keeps running; a pended answer
+// comes with NdisCompleteNetPnPEvent.
+TEST(AdapterBindingTest, RemovalQueriesReachTheProtocolWhichCanVetoOrPendThem) {
+  TrafTest& traftest = TrafTest::get();
+  std::memset(traftest.control, 0, sizeof(*traftest.control));
+  traftest.control->SendMode = TrafTestSendLoopback;
+  tpConfig = {};
+  NdisTestBedOptions options;
+  options.runtime.processors = 2;
+  options.miniports = {{"traftest", NDISHOST_TRAFTEST_DRIVER, TRAFTEST_HARDWARE_ID, {}}};
+  auto bed = std::make_unique<NdisTestBed>(std::move(options));
+  ASSERT_EQ(TpRegister(), NDIS_STATUS_SUCCESS);
+  std::string nic = bed->plugRunning(TRAFTEST_HARDWARE_ID);
+  ASSERT_FALSE(nic.empty());
+  ASSERT_TRUE(eventually([] { return bindingState() == BindingState::Running; }));
+  TpBinding& b = tpBindings[0];
+
+  // Vetoed removal: the PnP manager sees the failure and cancels; nothing was paused.
+  tpConfig.failQueryRemove = 1;
+  auto vetoed = bed->remove(nic);
+  EXPECT_FALSE(vetoed.removed);
+  EXPECT_EQ(vetoed.vetoedBy, nic);
+  EXPECT_EQ(vetoed.status, STATUS_UNSUCCESSFUL);  // NDIS_STATUS_FAILURE as an NTSTATUS
+  EXPECT_EQ(b.queryRemoveEvents, 1);
+  EXPECT_EQ(b.cancelRemoveEvents, 1);
+  EXPECT_EQ(b.pauseEvents, 0);
+  EXPECT_EQ(bed->adapterState(nic), ndishost::ndis::AdapterState::Running);
+  EXPECT_EQ(bindingState(), BindingState::Running);
+  std::vector<UCHAR> out = frame(3, 60);
+  ASSERT_EQ(TpSendFrames(&b, out.data(), static_cast<ULONG>(out.size()), 1, 0), NDIS_STATUS_SUCCESS);
+  EXPECT_EQ(b.sendCompletes, 1);
+
+  // A stop query is the same event; vetoed too, then cancelled with IRP_MN_CANCEL_STOP_DEVICE.
+  EXPECT_EQ(sendPnpIrp(*bed, nic, IRP_MN_QUERY_STOP_DEVICE), STATUS_UNSUCCESSFUL);
+  EXPECT_EQ(b.queryRemoveEvents, 2);
+  EXPECT_EQ(sendPnpIrp(*bed, nic, IRP_MN_CANCEL_STOP_DEVICE), STATUS_SUCCESS);
+  EXPECT_EQ(b.cancelRemoveEvents, 2);
+  EXPECT_EQ(bed->adapterState(nic), ndishost::ndis::AdapterState::Running);
+
+  // Accepted but pended: the removal waits for NdisCompleteNetPnPEvent, then goes on.
+  tpConfig.failQueryRemove = 0;
+  tpConfig.pendRemovalEvents = 1;
+  LONG pendedBefore = __atomic_load_n(&tpPended, __ATOMIC_ACQUIRE);
+  auto removal = std::async(std::launch::async, [&] { return bed->pnp().requestRemove(nic); });
+  ASSERT_TRUE(eventually([&] { return __atomic_load_n(&tpPended, __ATOMIC_ACQUIRE) == pendedBefore + 1; }));
+  EXPECT_EQ(b.queryRemoveEvents, 3);
+  EXPECT_EQ(removal.wait_for(std::chrono::milliseconds(20)), std::future_status::timeout);
+  EXPECT_EQ(bed->adapterState(nic), ndishost::ndis::AdapterState::Running);
+  TpCompletePnpEvent(&b, NDIS_STATUS_SUCCESS);
+  auto removed = removal.get();
+  bed->settle();
+  EXPECT_TRUE(removed.removed);
+  EXPECT_EQ(b.cancelRemoveEvents, 2);
+  EXPECT_EQ(b.pauseEvents, 1);
+  EXPECT_EQ(b.state, TpUnbound);
+  EXPECT_EQ(b.badEventBuffers, 0);
+  TpDeregister();
+  TpCleanup();
+  for (const auto& report : bed->shutdown()) ADD_FAILURE() << report.format();
+}
+
+// A miniport that completes its pause while it still holds sends strands them: at halt NDIS
+// reports it (ndis.halt-outstanding), completes each NBL to the protocol exactly once with
+// NDIS_STATUS_ADAPTER_REMOVED before unbinding it, and reports (without delivering) the
+// miniport's own completions that come later, from MiniportHaltEx.
+TEST(AdapterBindingTest, SendsStrandedAtHaltCompleteToTheProtocolExactlyOnce) {
+  TrafTest& traftest = TrafTest::get();
+  std::memset(traftest.control, 0, sizeof(*traftest.control));
+  traftest.control->SendMode = TrafTestSendHold;
+  traftest.control->CompleteHeldAtHalt = TRUE;
+  tpConfig = {};
+  NdisTestBedOptions options;
+  options.runtime.processors = 2;
+  options.miniports = {{"traftest", NDISHOST_TRAFTEST_DRIVER, TRAFTEST_HARDWARE_ID, {}}};
+  auto bed = std::make_unique<NdisTestBed>(std::move(options));
+  ASSERT_EQ(TpRegister(), NDIS_STATUS_SUCCESS);
+  std::string nic = bed->plugRunning(TRAFTEST_HARDWARE_ID);
+  ASSERT_FALSE(nic.empty());
+  ASSERT_TRUE(eventually([] { return bindingState() == BindingState::Running; }));
+  ndishost::ndis::Adapter* adapter = bed->adapter(nic);
+  ASSERT_NE(adapter, nullptr);
+  auto hang = adapter->traffic().hangDetectionOptions();
+  hang.pauseDrainMs = 50;  // the pause stops waiting for the held sends after 50 ms
+  adapter->traffic().setHangDetectionOptions(hang);
+  TpBinding& b = tpBindings[0];
+
+  std::vector<UCHAR> out = frame(4, 60);
+  ASSERT_EQ(TpSendFrames(&b, out.data(), static_cast<ULONG>(out.size()), 3, 0), NDIS_STATUS_SUCCESS);
+  EXPECT_EQ(traftest.control->HeldSends, 3);
+  EXPECT_EQ(b.sendCompletes, 0);
+
+  ndishost::nt::RecordViolationsScope scope;
+  auto removed = bed->remove(nic);
+  EXPECT_TRUE(removed.removed);
+  EXPECT_EQ(b.sendCompletes, 3);  // each NBL once, from NDIS
+  EXPECT_EQ(b.lastSendStatus, NDIS_STATUS_ADAPTER_REMOVED);
+  EXPECT_EQ(b.sendsOutstanding, 0);
+  EXPECT_EQ(b.state, TpUnbound);
+  EXPECT_EQ(traftest.control->LateCompletions, 3);
+  auto names = rules(scope);
+  EXPECT_EQ(std::count(names.begin(), names.end(), "ndis.halt-outstanding"), 1);
+  EXPECT_EQ(std::count(names.begin(), names.end(), "ndis.nbl-complete-twice"), 3);
+  EXPECT_EQ(names.size(), 4u);
+  TpDeregister();
+  TpCleanup();
+  for (const auto& report : bed->shutdown()) ADD_FAILURE() << report.format();
+}
+
+// The offload attributes reach NDIS_BIND_PARAMETERS.DefaultOffloadConfiguration as NDIS's
+// copy (the miniport's blocks were on its stack); NDIS_STATUS_TASK_OFFLOAD_CURRENT_CONFIG
+// replaces that copy before it reaches the protocol, so a later bind sees the new
+// configuration; a buffer that is no NDIS_OFFLOAD is refused and changes nothing.
+TEST(AdapterBindingTest, OffloadAttributesAndCurrentConfigIndicationsReachTheBindParameters) {
+  constexpr std::size_t kSize = NDIS_SIZEOF_NDIS_OFFLOAD_REVISION_3;
+  TrafTest& traftest = TrafTest::get();
+  std::memset(traftest.control, 0, sizeof(*traftest.control));
+  traftest.control->SetOffloadAttributes = TRUE;
+  traftest.control->OffloadLsoMaxSize = 65536;
+  tpConfig = {};
+  NdisTestBedOptions options;
+  options.runtime.processors = 2;
+  options.miniports = {{"traftest", NDISHOST_TRAFTEST_DRIVER, TRAFTEST_HARDWARE_ID, {}}};
+  auto bed = std::make_unique<NdisTestBed>(std::move(options));
+  ASSERT_EQ(TpRegister(), NDIS_STATUS_SUCCESS);
+  std::string nic = bed->plugRunning(TRAFTEST_HARDWARE_ID);
+  ASSERT_FALSE(nic.empty());
+  ASSERT_TRUE(eventually([] { return bindingState() == BindingState::Running; }));
+  ndishost::ndis::Adapter* adapter = bed->adapter(nic);
+  ASSERT_NE(adapter, nullptr);
+
+  NDIS_OFFLOAD expected = {};
+  NDIS_OFFLOAD expectedHardware = {};
+  traftest.fillOffload(&expected, 65536, FALSE);
+  traftest.fillOffload(&expectedHardware, 65536, TRUE);
+  TpBinding& first = tpBindings[0];
+  ASSERT_NE(first.bindOffloadPointer, nullptr);
+  EXPECT_EQ(std::memcmp(first.bindOffload, &expected, kSize), 0);
+  {
+    std::lock_guard guard(adapter->attributesLock());
+    const auto& kept = adapter->attributes();
+    ASSERT_TRUE(kept.currentOffload.has_value());
+    ASSERT_TRUE(kept.hardwareOffload.has_value());
+    EXPECT_EQ(std::memcmp(&kept.currentOffload->get(), &expected, kSize), 0);
+    EXPECT_EQ(std::memcmp(&kept.hardwareOffload->get(), &expectedHardware, kSize), 0);
+  }
+
+  // The indication updates NDIS's copy and reaches the protocol.
+  traftest.indicateOffloadCurrentConfig(32768, 0);
+  EXPECT_EQ(first.lastStatusCode, NDIS_STATUS_TASK_OFFLOAD_CURRENT_CONFIG);
+  int indications = first.statusIndications;
+  NDIS_OFFLOAD updated = {};
+  traftest.fillOffload(&updated, 32768, FALSE);
+  {
+    std::lock_guard guard(adapter->attributesLock());
+    EXPECT_EQ(std::memcmp(&adapter->attributes().currentOffload->get(), &updated, kSize), 0);
+  }
+
+  // Too short a buffer: refused, not indicated, the copy unchanged.
+  {
+    ndishost::nt::RecordViolationsScope scope;
+    traftest.indicateOffloadCurrentConfig(16384, 8);
+    EXPECT_EQ(rules(scope), std::vector<std::string>{"ndis.status-bad-buffer"});
+  }
+  EXPECT_EQ(first.statusIndications, indications);
+
+  // A protocol that binds now gets the indicated configuration.
+  TpDeregister();
+  EXPECT_TRUE(ProtocolSide::instance().bindings().empty());
+  ASSERT_EQ(TpRegister(), NDIS_STATUS_SUCCESS);
+  ASSERT_TRUE(eventually([] { return bindingState() == BindingState::Running; }));
+  TpBinding& second = tpBindings[0];
+  ASSERT_NE(second.bindOffloadPointer, nullptr);
+  EXPECT_EQ(std::memcmp(second.bindOffload, &updated, kSize), 0);
+
+  auto removed = bed->remove(nic);
+  EXPECT_TRUE(removed.removed);
+  EXPECT_EQ(second.state, TpUnbound);
   TpDeregister();
   TpCleanup();
   for (const auto& report : bed->shutdown()) ADD_FAILURE() << report.format();

@@ -88,6 +88,12 @@ NDIS_STATUS NTAPI TpBindAdapterEx(NDIS_HANDLE ProtocolDriverContext, NDIS_HANDLE
   NdisMoveMemory(b->mac, BindParameters->CurrentMacAddress, 6);
   b->boundIfIndex = BindParameters->BoundIfIndex;
   b->pdo = BindParameters->PhysicalDeviceObject;
+  b->bindOffloadPointer = BindParameters->DefaultOffloadConfiguration;
+  if (b->bindOffloadPointer != NULL) {
+    NdisMoveMemory(b->bindOffload, b->bindOffloadPointer,
+                   b->bindOffloadPointer->Header.Size < sizeof(b->bindOffload) ? b->bindOffloadPointer->Header.Size
+                                                                             : sizeof(b->bindOffload));
+  }
   n = BindParameters->AdapterName->Length / sizeof(WCHAR);
   if (n > 64) n = 64;
   NdisMoveMemory(b->adapterName, BindParameters->AdapterName->Buffer, n * sizeof(WCHAR));
@@ -194,6 +200,24 @@ NDIS_STATUS NTAPI TpNetPnPEvent(NDIS_HANDLE ProtocolBindingContext, PNET_PNP_EVE
         return NDIS_STATUS_PENDING;
       }
       b->state = TpRunning;
+      return NDIS_STATUS_SUCCESS;
+    case NetEventQueryRemoveDevice:
+    case NetEventCancelRemoveDevice:
+      /* "The buffer contents are NULL." */
+      if (NetPnPEventNotification->NetPnPEvent.Buffer != NULL || NetPnPEventNotification->NetPnPEvent.BufferLength != 0)
+        b->badEventBuffers++;
+      if (NetPnPEventNotification->NetPnPEvent.NetEvent == NetEventQueryRemoveDevice) {
+        b->queryRemoveEvents++;
+      } else {
+        b->cancelRemoveEvents++;
+      }
+      if (tpConfig.pendRemovalEvents) {
+        b->pendingEvent = NetPnPEventNotification;
+        InterlockedIncrement(&tpPended);
+        return NDIS_STATUS_PENDING;
+      }
+      if (NetPnPEventNotification->NetPnPEvent.NetEvent == NetEventQueryRemoveDevice && tpConfig.failQueryRemove)
+        return NDIS_STATUS_FAILURE;
       return NDIS_STATUS_SUCCESS;
     default:
       return NDIS_STATUS_SUCCESS;

@@ -28,6 +28,8 @@ struct TpConfig {
   int holdReceives;        /* keep indicated NBLs (when allowed) until TpReturnHeld */
   int wrongMedium;         /* MediumArray without the adapter's medium */
   int noStatusHandler;     /* register without ProtocolStatusEx */
+  int failQueryRemove;     /* NetEventQueryRemoveDevice: NDIS_STATUS_FAILURE (the adapter is in use) */
+  int pendRemovalEvents;   /* pend NetEventQueryRemoveDevice/NetEventCancelRemoveDevice; TpCompletePnpEvent */
 };
 extern struct TpConfig tpConfig;
 
@@ -52,12 +54,18 @@ struct TpBinding {
   int adapterNameLength; /* in WCHARs */
   WCHAR adapterName[64];
   PDEVICE_OBJECT pdo;
+  /* DefaultOffloadConfiguration: the pointer and the first bytes it points at (the revision
+   * 3 prefix is the same in every <ndis.h> version) */
+  const NDIS_OFFLOAD *bindOffloadPointer;
+  UCHAR bindOffload[NDIS_SIZEOF_NDIS_OFFLOAD_REVISION_3];
   /* Completions and events */
   int openCompletes;
   int closeCompletes;
   int pauseEvents;
   int restartEvents;
-  int badEventBuffers;   /* pause/restart buffers with the wrong header */
+  int badEventBuffers;   /* pause/restart buffers with the wrong header, removal events with a buffer */
+  int queryRemoveEvents;
+  int cancelRemoveEvents;
   PNET_PNP_EVENT_NOTIFICATION pendingEvent;
   /* Sends */
   LONG sendsOutstanding;

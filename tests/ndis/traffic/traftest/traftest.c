@@ -56,6 +56,7 @@ DRIVER_INITIALIZE DriverEntry;
 MINIPORT_SET_OPTIONS TrafTestSetOptions;
 MINIPORT_INITIALIZE TrafTestInitializeEx;
 MINIPORT_HALT TrafTestHaltEx;
+static LONG TrafTestFlushHeldSends(_In_ struct _TRAFTEST_ADAPTER *Adapter, _In_ NDIS_STATUS Status);
 MINIPORT_UNLOAD TrafTestUnload;
 MINIPORT_PAUSE TrafTestPause;
 MINIPORT_RESTART TrafTestRestart;
@@ -143,6 +144,8 @@ static NDIS_STATUS TrafTestSetAttributes(_In_ PTRAFTEST_ADAPTER Adapter)
     /* IRQL: PASSIVE_LEVEL */
     static const UCHAR address[6] = {0x02, 0x54, 0x52, 0x41, 0x46, 0x01};
     NDIS_MINIPORT_ADAPTER_ATTRIBUTES attributes;
+    NDIS_OFFLOAD current;
+    NDIS_OFFLOAD hardware;
     NDIS_STATUS status;
 
     NdisZeroMemory(&attributes, sizeof(attributes));
@@ -187,6 +190,20 @@ static NDIS_STATUS TrafTestSetAttributes(_In_ PTRAFTEST_ADAPTER Adapter)
     attributes.GeneralAttributes.IfConnectorPresent = TRUE;
     attributes.GeneralAttributes.SupportedOidList = (PNDIS_OID)TrafTestSupportedOids;
     attributes.GeneralAttributes.SupportedOidListLength = sizeof(TrafTestSupportedOids);
+    status = NdisMSetMiniportAttributes(Adapter->AdapterHandle, &attributes);
+    if (status != NDIS_STATUS_SUCCESS || !TrafTestControl.SetOffloadAttributes) {
+        return status;
+    }
+
+    /* Both blocks on the stack: NDIS keeps its own copies. */
+    TrafTestFillOffload(&current, TrafTestControl.OffloadLsoMaxSize, FALSE);
+    TrafTestFillOffload(&hardware, TrafTestControl.OffloadLsoMaxSize, TRUE);
+    NdisZeroMemory(&attributes, sizeof(attributes));
+    attributes.OffloadAttributes.Header.Type = NDIS_OBJECT_TYPE_MINIPORT_ADAPTER_OFFLOAD_ATTRIBUTES;
+    attributes.OffloadAttributes.Header.Revision = NDIS_MINIPORT_ADAPTER_OFFLOAD_ATTRIBUTES_REVISION_1;
+    attributes.OffloadAttributes.Header.Size = NDIS_SIZEOF_MINIPORT_ADAPTER_OFFLOAD_ATTRIBUTES_REVISION_1;
+    attributes.OffloadAttributes.DefaultOffloadConfiguration = &current;
+    attributes.OffloadAttributes.HardwareOffloadCapabilities = &hardware;
     return NdisMSetMiniportAttributes(Adapter->AdapterHandle, &attributes);
 }
 
@@ -300,6 +317,11 @@ VOID TrafTestHaltEx(NDIS_HANDLE MiniportAdapterContext, NDIS_HALT_ACTION HaltAct
     PTRAFTEST_ADAPTER adapter = (PTRAFTEST_ADAPTER)MiniportAdapterContext;
 
     UNREFERENCED_PARAMETER(HaltAction);
+    if (TrafTestControl.CompleteHeldAtHalt) {
+        /* NDIS took these back when it halted the adapter: completing them now is a bug the
+         * tests expect NDIS to report and not deliver. */
+        InterlockedExchangeAdd(&TrafTestControl.LateCompletions, TrafTestFlushHeldSends(adapter, NDIS_STATUS_SUCCESS));
+    }
     TrafTestAdapter = NULL;
     InterlockedDecrement(&TrafTestControl.Adapters);
     TrafTestFreeResources(adapter);
@@ -824,4 +846,45 @@ void TrafTestResetComplete(void)
 PNDIS_OID_REQUEST TrafTestLastOid(void)
 {
     return TrafTestLastOidRequest;
+}
+
+void TrafTestFillOffload(void *Offload, ULONG LsoMaxSize, BOOLEAN Hardware)
+{
+    /* IRQL: any */
+    PNDIS_OFFLOAD offload = (PNDIS_OFFLOAD)Offload;
+
+    NdisZeroMemory(offload, NDIS_SIZEOF_NDIS_OFFLOAD_REVISION_3);
+    offload->Header.Type = NDIS_OBJECT_TYPE_OFFLOAD;
+    offload->Header.Revision = NDIS_OFFLOAD_REVISION_3;
+    offload->Header.Size = NDIS_SIZEOF_NDIS_OFFLOAD_REVISION_3;
+    offload->Checksum.IPv4Transmit.Encapsulation = NDIS_ENCAPSULATION_IEEE_802_3;
+    offload->Checksum.IPv4Transmit.IpChecksum = NDIS_OFFLOAD_SUPPORTED;
+    offload->Checksum.IPv4Transmit.TcpChecksum = NDIS_OFFLOAD_SUPPORTED;
+    offload->LsoV2.IPv4.Encapsulation = NDIS_ENCAPSULATION_IEEE_802_3;
+    offload->LsoV2.IPv4.MaxOffLoadSize = LsoMaxSize;
+    offload->LsoV2.IPv4.MinSegmentCount = 2;
+    if (Hardware) {
+        offload->Checksum.IPv4Transmit.UdpChecksum = NDIS_OFFLOAD_SUPPORTED;
+        offload->Checksum.IPv4Receive.Encapsulation = NDIS_ENCAPSULATION_IEEE_802_3;
+        offload->Checksum.IPv4Receive.IpChecksum = NDIS_OFFLOAD_SUPPORTED;
+        offload->Checksum.IPv4Receive.TcpChecksum = NDIS_OFFLOAD_SUPPORTED;
+    }
+}
+
+void TrafTestIndicateOffloadCurrentConfig(ULONG LsoMaxSize, ULONG BufferSize)
+{
+    /* IRQL: <= DISPATCH_LEVEL */
+    NDIS_STATUS_INDICATION indication;
+    NDIS_OFFLOAD offload;
+
+    TrafTestFillOffload(&offload, LsoMaxSize, FALSE);
+    NdisZeroMemory(&indication, sizeof(indication));
+    indication.Header.Type = NDIS_OBJECT_TYPE_STATUS_INDICATION;
+    indication.Header.Revision = NDIS_STATUS_INDICATION_REVISION_1;
+    indication.Header.Size = NDIS_SIZEOF_STATUS_INDICATION_REVISION_1;
+    indication.SourceHandle = TrafTestControl.AdapterHandle;
+    indication.StatusCode = NDIS_STATUS_TASK_OFFLOAD_CURRENT_CONFIG;
+    indication.StatusBuffer = &offload;
+    indication.StatusBufferSize = BufferSize != 0 ? BufferSize : NDIS_SIZEOF_NDIS_OFFLOAD_REVISION_3;
+    NdisMIndicateStatusEx(TrafTestControl.AdapterHandle, &indication);
 }

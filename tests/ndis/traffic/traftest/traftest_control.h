@@ -76,6 +76,11 @@ typedef struct _TRAFTEST_CONTROL {
 
   volatile LONG EventCount;
   char Events[TRAFTEST_MAX_EVENTS];
+  /* ---- behaviour, added last ---- */
+  BOOLEAN CompleteHeldAtHalt; /* MiniportHaltEx completes what it still holds (too late: a bug) */
+  volatile LONG LateCompletions; /* NBLs it completed that way */
+  BOOLEAN SetOffloadAttributes; /* MiniportInitializeEx sets offload attributes (TrafTestFillOffload) */
+  ULONG OffloadLsoMaxSize;      /* their LsoV2 IPv4 MaxOffLoadSize */
 } TRAFTEST_CONTROL, *PTRAFTEST_CONTROL;
 
 #ifdef __cplusplus
@@ -97,6 +102,13 @@ void TrafTestCompleteNbl(PNET_BUFFER_LIST NetBufferList);
 void TrafTestCompleteOid(PNDIS_OID_REQUEST Request, NDIS_STATUS Status);
 void TrafTestIndicateLinkState(NDIS_MEDIA_CONNECT_STATE State, ULONG64 Speed, BOOLEAN BadHeader);
 void TrafTestResetComplete(void);
+/* Fills the first NDIS_SIZEOF_NDIS_OFFLOAD_REVISION_3 bytes of Offload (revision 3): IPv4
+ * IP/TCP transmit checksum and LsoV2 IPv4 with LsoMaxSize; Hardware adds UDP and receive
+ * checksums. What the offload attributes carry (Hardware: HardwareOffloadCapabilities). */
+void TrafTestFillOffload(void *Offload, ULONG LsoMaxSize, BOOLEAN Hardware);
+/* NdisMIndicateStatusEx(NDIS_STATUS_TASK_OFFLOAD_CURRENT_CONFIG) of TrafTestFillOffload(LsoMaxSize,
+ * FALSE); StatusBufferSize is BufferSize, or the revision 3 size when 0. */
+void TrafTestIndicateOffloadCurrentConfig(ULONG LsoMaxSize, ULONG BufferSize);
 /* The last NDIS_OID_REQUEST MiniportOidRequest got. */
 PNDIS_OID_REQUEST TrafTestLastOid(void);
 #ifdef __cplusplus
