@@ -584,17 +584,36 @@ TEST_F(WireLab, Iperf3TcpAndUdp) {
     }
     return r;
   };
-  const CommandResult tcp = client({});
-  ASSERT_TRUE(tcp.ok()) << tcp.output;
-  const auto tcpJson = nlohmann::json::parse(tcp.output);
-  const double tcpBits = tcpJson["end"]["sum_received"]["bits_per_second"].get<double>();
-  EXPECT_GT(tcpBits, 1e6);
-  const CommandResult udp = client({"-u", "-b", "50M"});
-  ASSERT_TRUE(udp.ok()) << udp.output;
-  const auto udpJson = nlohmann::json::parse(udp.output);
-  const double lost = udpJson["end"]["sum"]["lost_percent"].get<double>();
-  EXPECT_LT(lost, 50.0) << udp.output;
-  std::cout << "[ e2e      ] iperf3 TCP " << tcpBits / 1e6 << " Mbit/s, UDP 50M lost " << lost << " %\n";
+  // The number at `pointer` in an iperf3 --json report, or nothing when the output is not
+  // such a report.
+  auto reported = [](const CommandResult& r, const char* pointer) -> std::optional<double> {
+    const auto json = nlohmann::json::parse(r.output, nullptr, /*allow_exceptions=*/false);
+    const nlohmann::json::json_pointer at(pointer);
+    if (json.is_discarded() || !json.is_object() || !json.contains(at) || !json.at(at).is_number())
+      return std::nullopt;
+    return json.at(at).get<double>();
+  };
+  // Once in CI (parallel load) iperf3 exited 0 well within its -t time with output that was
+  // no report (cause not found): such a run is printed and repeated once.
+  auto measure = [&](std::vector<std::string> extra, const char* pointer) -> std::optional<double> {
+    for (int run = 0; run < 2; ++run) {
+      const CommandResult r = client(extra);
+      if (!r.ok()) {
+        ADD_FAILURE() << "iperf3 failed:\n" << r.output;
+        return std::nullopt;
+      }
+      if (auto value = reported(r, pointer)) return value;
+      std::cout << "[ e2e      ] iperf3 output without " << pointer << " (run " << run + 1 << "):\n" << r.output << "\n";
+    }
+    return std::nullopt;
+  };
+  const std::optional<double> tcpBits = measure({}, "/end/sum_received/bits_per_second");
+  ASSERT_TRUE(tcpBits.has_value());
+  EXPECT_GT(*tcpBits, 1e6);
+  const std::optional<double> lost = measure({"-u", "-b", "50M"}, "/end/sum/lost_percent");
+  ASSERT_TRUE(lost.has_value());
+  EXPECT_LT(*lost, 50.0);
+  std::cout << "[ e2e      ] iperf3 TCP " << *tcpBits / 1e6 << " Mbit/s, UDP 50M lost " << *lost << " %\n";
 }
 
 // 4. unplug under traffic: traffic stops, ndishost keeps running; plug: traffic resumes.
