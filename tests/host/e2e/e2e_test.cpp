@@ -418,6 +418,51 @@ std::uint16_t portFor(int offset) { return static_cast<std::uint16_t>(20000 + (:
 
 // Two namespaces, NCM (left) and RNDIS (right) on one in-process wire, a TAP in each, an
 // ndishost up with them; addresses 10.231.0.1/2 and fd00:e2e::1/2.
+// An endless TCP stream from one namespace to another, for tests that disturb the adapters
+// while traffic runs: received() counts what arrived so far; finish() stops the sender and
+// checks that every byte sent arrived, intact.
+class TcpStream {
+ public:
+  TcpStream(const NetworkNamespace& from, const NetworkNamespace& to, const std::string& toAddress,
+            std::uint16_t port) {
+    auto ready = listening_.get_future();
+    receiver_ = inNamespace(to, [this, port] { return receiveAll(port, listening_, 120s, 30s, &received_); });
+    ready.wait();
+    sender_ = inNamespace(from, [this, toAddress, port] {
+      return sendAll(toAddress, port, ~0ull >> 1, 120s, &stop_, 30s);
+    });
+  }
+  TcpStream(const TcpStream&) = delete;
+  TcpStream& operator=(const TcpStream&) = delete;
+  ~TcpStream() {
+    if (sender_.valid()) finish();
+  }
+
+  std::uint64_t received() const { return received_.load(); }
+  // Waits up to `limit` until at least `atLeast` bytes arrived (TCP backs off while an
+  // adapter is away: retransmissions come up to a few seconds apart).
+  bool waitReceived(std::uint64_t atLeast, std::chrono::seconds limit) const {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (received_.load() < atLeast && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(20ms);
+    return received_.load() >= atLeast;
+  }
+  void finish() {
+    stop_ = true;
+    const TransferResult sent = sender_.get();
+    const TransferResult got = receiver_.get();
+    EXPECT_EQ(sent.error, "");
+    EXPECT_EQ(got.error, "");
+    EXPECT_EQ(got.bytes, sent.bytes);
+    EXPECT_EQ(got.sha256, sent.sha256);
+  }
+
+ private:
+  std::promise<void> listening_;
+  std::atomic<bool> stop_ = false;
+  std::atomic<std::uint64_t> received_{0};
+  std::future<TransferResult> receiver_, sender_;
+};
+
 class WireLab : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -840,22 +885,11 @@ TEST_F(JumboLab, Mtu9000PingAndTcpOverNcm) {
 // afterwards every NBL came back (sends = completions, receives = returns) with no rule
 // violation.
 TEST_F(WireLab, SuspendResumeAndResetUnderTraffic) {
-  std::atomic<bool> stop = false;
-  std::atomic<std::uint64_t> received{0};
-  const std::uint16_t port = portFor(7);
-  std::promise<void> listening;
-  auto ready = listening.get_future();
-  auto receiver = inNamespace(*right_, [&] { return receiveAll(port, listening, 120s, 30s, &received); });
-  ready.wait();
-  auto sender = inNamespace(*left_, [&] { return sendAll("10.231.0.2", port, ~0ull >> 1, 120s, &stop, 30s); });
-  // TCP backs off while an adapter is away (retransmissions up to a few seconds apart).
+  TcpStream stream(*left_, *right_, "10.231.0.2", portFor(7));
   auto flowing = [&](const std::string& after) {
-    const std::uint64_t mark = received.load();
-    const auto deadline = std::chrono::steady_clock::now() + (kThreadSanitizer ? 30s : 15s);
-    while (received.load() < mark + (256u << 10) && std::chrono::steady_clock::now() < deadline)
-      std::this_thread::sleep_for(20ms);
-    EXPECT_GE(received.load(), mark + (256u << 10)) << "the stream did not continue after " << after << "\nstats: "
-                                                   << host_->control({"stats", "--json"}).output;
+    const std::uint64_t mark = stream.received();
+    EXPECT_TRUE(stream.waitReceived(mark + (256u << 10), kThreadSanitizer ? 30s : 15s))
+        << "the stream did not continue after " << after << "\nstats: " << host_->control({"stats", "--json"}).output;
   };
   auto counter = [&](const std::string& device, const char* group, const char* name) {
     const auto s = host_->stats(device);
@@ -880,13 +914,7 @@ TEST_F(WireLab, SuspendResumeAndResetUnderTraffic) {
     EXPECT_EQ(host_->state(device), "Running");
     flowing("reset of " + device);
   }
-  stop = true;
-  const TransferResult sent = sender.get();
-  const TransferResult got = receiver.get();
-  EXPECT_EQ(sent.error, "");
-  EXPECT_EQ(got.error, "");
-  EXPECT_EQ(got.bytes, sent.bytes);
-  EXPECT_EQ(got.sha256, sent.sha256);
+  stream.finish();
 
   // Quiet now: every NBL handed down came back, both ways, and nothing broke a rule.
   for (const std::string device : {"ncm0", "rndis0"}) {
@@ -937,19 +965,8 @@ class HangLab : public WireLab {
 };
 
 TEST_F(HangLab, UnresponsiveDeviceIsDetectedAndResetUnderTraffic) {
-  std::atomic<bool> stop = false;
-  std::atomic<std::uint64_t> received{0};
-  const std::uint16_t port = portFor(8);
-  std::promise<void> listening;
-  auto ready = listening.get_future();
-  auto receiver = inNamespace(*right_, [&] { return receiveAll(port, listening, 120s, 30s, &received); });
-  ready.wait();
-  auto sender = inNamespace(*left_, [&] { return sendAll("10.231.0.2", port, ~0ull >> 1, 120s, &stop, 30s); });
-  auto waitReceived = [&](std::uint64_t atLeast) {
-    const auto deadline = std::chrono::steady_clock::now() + (kThreadSanitizer ? 30s : 15s);
-    while (received.load() < atLeast && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(20ms);
-    return received.load() >= atLeast;
-  };
+  TcpStream stream(*left_, *right_, "10.231.0.2", portFor(8));
+  auto waitReceived = [&](std::uint64_t atLeast) { return stream.waitReceived(atLeast, kThreadSanitizer ? 30s : 15s); };
   auto ndisCounter = [&](const char* name) {
     const auto s = host_->stats("ncm0");
     return s ? (*s)["ndis"].value(name, std::uint64_t{0}) : std::uint64_t{0};
@@ -967,17 +984,11 @@ TEST_F(HangLab, UnresponsiveDeviceIsDetectedAndResetUnderTraffic) {
   EXPECT_GT((*afterReset)["ndis"].value("resets", 0ull), resetsBefore) << afterReset->dump();
   EXPECT_GE((*afterReset)["ndis"].value("hangs_detected", 0ull), 1u) << afterReset->dump();
   // The stream continues through the revived device.
-  const std::uint64_t mark = received.load();
+  const std::uint64_t mark = stream.received();
   EXPECT_TRUE(waitReceived(mark + (1u << 20))) << "the stream did not continue after the reset\nstats: "
                                                << host_->control({"stats", "--json"}).output;
   EXPECT_EQ(host_->state("ncm0"), "Running");
-  stop = true;
-  const TransferResult sent = sender.get();
-  const TransferResult got = receiver.get();
-  EXPECT_EQ(sent.error, "");
-  EXPECT_EQ(got.error, "");
-  EXPECT_EQ(got.bytes, sent.bytes);
-  EXPECT_EQ(got.sha256, sent.sha256);
+  stream.finish();
   // The event log tells the story: the hang injected, then NDIS's reset.
   EXPECT_FALSE(waitEventRecords(eventLog_, "ndishost hang").empty());
   bool resetLogged = false;

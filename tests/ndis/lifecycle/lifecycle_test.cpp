@@ -67,35 +67,6 @@ class RecordingObserver final : public AdapterObserver {
 
 const std::string kHardwareId = LIFETEST_HARDWARE_ID;
 
-NTSTATUS NTAPI signalPnpIrpDone(PDEVICE_OBJECT device, PIRP irp, PVOID context) {
-  (void)device;
-  (void)irp;
-  KeSetEvent(static_cast<PKEVENT>(context), IO_NO_INCREMENT, FALSE);
-  return STATUS_MORE_PROCESSING_REQUIRED;  // the IRP is ours again; freed by sendPnpIrp
-}
-
-// An IRP_MJ_PNP request to the top of the device's stack, as the PnP manager sends it when it
-// rebalances resources (the manager has no stop operation of its own): waits for it and
-// returns its final status.
-NTSTATUS sendPnpIrp(NdisTestBed& bed, const std::string& instancePath, UCHAR minorFunction) {
-  PDEVICE_OBJECT top = bed.pnp().referenceTopOfStack(instancePath);
-  if (top == nullptr) return STATUS_NO_SUCH_DEVICE;
-  PIRP irp = IoAllocateIrp(top->StackSize, FALSE);
-  irp->IoStatus.Status = STATUS_NOT_SUPPORTED;  // what PnP IRPs start with
-  irp->IoStatus.Information = 0;
-  PIO_STACK_LOCATION stack = IoGetNextIrpStackLocation(irp);
-  stack->MajorFunction = IRP_MJ_PNP;
-  stack->MinorFunction = minorFunction;
-  KEVENT done;
-  KeInitializeEvent(&done, NotificationEvent, FALSE);
-  IoSetCompletionRoutine(irp, signalPnpIrpDone, &done, TRUE, TRUE, TRUE);
-  if (IoCallDriver(top, irp) == STATUS_PENDING) KeWaitForSingleObject(&done, Executive, KernelMode, FALSE, nullptr);
-  NTSTATUS status = irp->IoStatus.Status;
-  IoFreeIrp(irp);
-  ObDereferenceObject(top);
-  return status;
-}
-
 class LifecycleTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -383,9 +354,9 @@ TEST_F(LifecycleTest, StopDeviceHaltsAndTheNextStartInitializesAgain) {
   ASSERT_NE(adapter, nullptr);
   clearEvents();
 
-  EXPECT_EQ(sendPnpIrp(*bed, nic, IRP_MN_QUERY_STOP_DEVICE), STATUS_SUCCESS);
+  EXPECT_EQ(bed->sendPnpIrp(nic, IRP_MN_QUERY_STOP_DEVICE), STATUS_SUCCESS);
   EXPECT_EQ(events(), "");  // nothing happens to the adapter on the query
-  EXPECT_EQ(sendPnpIrp(*bed, nic, IRP_MN_STOP_DEVICE), STATUS_SUCCESS);
+  EXPECT_EQ(bed->sendPnpIrp(nic, IRP_MN_STOP_DEVICE), STATUS_SUCCESS);
   // Pausing told, MiniportPause, departing told, MiniportHaltEx(NdisHaltDeviceStopped).
   EXPECT_EQ(events(), "cPdH");
   EXPECT_EQ(control.LastHaltAction, NdisHaltDeviceStopped);
@@ -395,7 +366,7 @@ TEST_F(LifecycleTest, StopDeviceHaltsAndTheNextStartInitializesAgain) {
   EXPECT_EQ(bed->adapterState(nic), AdapterState::Halted);
 
   clearEvents();
-  EXPECT_EQ(sendPnpIrp(*bed, nic, IRP_MN_START_DEVICE), STATUS_SUCCESS);
+  EXPECT_EQ(bed->sendPnpIrp(nic, IRP_MN_START_DEVICE), STATUS_SUCCESS);
   EXPECT_EQ(bed->adapterState(nic), AdapterState::Running);
   EXPECT_EQ(events(), "IaRb");
   EXPECT_EQ(control.InitializeCalls, 2);
@@ -403,8 +374,8 @@ TEST_F(LifecycleTest, StopDeviceHaltsAndTheNextStartInitializesAgain) {
 
   // A stop the PnP manager cancels leaves the adapter running.
   clearEvents();
-  EXPECT_EQ(sendPnpIrp(*bed, nic, IRP_MN_QUERY_STOP_DEVICE), STATUS_SUCCESS);
-  EXPECT_EQ(sendPnpIrp(*bed, nic, IRP_MN_CANCEL_STOP_DEVICE), STATUS_SUCCESS);
+  EXPECT_EQ(bed->sendPnpIrp(nic, IRP_MN_QUERY_STOP_DEVICE), STATUS_SUCCESS);
+  EXPECT_EQ(bed->sendPnpIrp(nic, IRP_MN_CANCEL_STOP_DEVICE), STATUS_SUCCESS);
   EXPECT_EQ(events(), "");
   EXPECT_EQ(bed->adapterState(nic), AdapterState::Running);
   expectCleanShutdown();

@@ -83,6 +83,32 @@ BindingState bindingState() {
   return all.empty() ? BindingState::Unbound : all.front().state;
 }
 
+// The traftest miniport (set up by the caller through its control block first) on a test
+// bed, with the test protocol registered before the adapter arrives. `nic` is empty (and the
+// failure recorded) unless the adapter and its binding came up Running.
+struct BoundTraftest {
+  std::unique_ptr<NdisTestBed> bed;
+  std::string nic;
+};
+
+BoundTraftest bindTraftest() {
+  NdisTestBedOptions options;
+  options.runtime.processors = 2;
+  options.miniports = {{"traftest", NDISHOST_TRAFTEST_DRIVER, TRAFTEST_HARDWARE_ID, {}}};
+  BoundTraftest lab{std::make_unique<NdisTestBed>(std::move(options)), {}};
+  if (TpRegister() != NDIS_STATUS_SUCCESS) {
+    ADD_FAILURE() << "TpRegister failed";
+    return lab;
+  }
+  std::string nic = lab.bed->plugRunning(TRAFTEST_HARDWARE_ID);
+  if (nic.empty() || !eventually([] { return bindingState() == BindingState::Running; })) {
+    ADD_FAILURE() << "the traftest adapter or its binding did not come up Running";
+    return lab;
+  }
+  lab.nic = nic;
+  return lab;
+}
+
 TEST(AdapterBindingTest, TheTestProtocolBindsToAMiniportAndMovesFramesOidsAndStatus) {
   TrafTest& traftest = TrafTest::get();
   std::memset(traftest.control, 0, sizeof(*traftest.control));
@@ -189,33 +215,6 @@ TEST(AdapterBindingTest, TheTestProtocolBindsToAMiniportAndMovesFramesOidsAndSta
   for (const auto& report : bed->shutdown()) ADD_FAILURE() << report.format();
 }
 
-NTSTATUS NTAPI signalPnpIrpDone(PDEVICE_OBJECT device, PIRP irp, PVOID context) {
-  (void)device;
-  (void)irp;
-  KeSetEvent(static_cast<PKEVENT>(context), IO_NO_INCREMENT, FALSE);
-  return STATUS_MORE_PROCESSING_REQUIRED;  // the IRP is ours again; freed below
-}
-
-// IRP_MJ_PNP to the top of the device's stack, as the PnP manager sends it; waits for it.
-NTSTATUS sendPnpIrp(NdisTestBed& bed, const std::string& instancePath, UCHAR minorFunction) {
-  PDEVICE_OBJECT top = bed.pnp().referenceTopOfStack(instancePath);
-  if (top == nullptr) return STATUS_NO_SUCH_DEVICE;
-  PIRP irp = IoAllocateIrp(top->StackSize, FALSE);
-  irp->IoStatus.Status = STATUS_NOT_SUPPORTED;  // what PnP IRPs start with
-  irp->IoStatus.Information = 0;
-  PIO_STACK_LOCATION stack = IoGetNextIrpStackLocation(irp);
-  stack->MajorFunction = IRP_MJ_PNP;
-  stack->MinorFunction = minorFunction;
-  KEVENT done;
-  KeInitializeEvent(&done, NotificationEvent, FALSE);
-  IoSetCompletionRoutine(irp, signalPnpIrpDone, &done, TRUE, TRUE, TRUE);
-  if (IoCallDriver(top, irp) == STATUS_PENDING) KeWaitForSingleObject(&done, Executive, KernelMode, FALSE, nullptr);
-  NTSTATUS status = irp->IoStatus.Status;
-  IoFreeIrp(irp);
-  ObDereferenceObject(top);
-  return status;
-}
-
 // "Removing a NIC" / "Stopping a NIC": IRP_MN_QUERY_REMOVE_DEVICE and _QUERY_STOP_DEVICE reach
 // every bound protocol as NetEventQueryRemoveDevice, the cancels as NetEventCancelRemoveDevice;
 // a protocol that fails the query vetoes it and the adapter keeps running; a pended answer
@@ -225,14 +224,10 @@ TEST(AdapterBindingTest, RemovalQueriesReachTheProtocolWhichCanVetoOrPendThem) {
   std::memset(traftest.control, 0, sizeof(*traftest.control));
   traftest.control->SendMode = TrafTestSendLoopback;
   tpConfig = {};
-  NdisTestBedOptions options;
-  options.runtime.processors = 2;
-  options.miniports = {{"traftest", NDISHOST_TRAFTEST_DRIVER, TRAFTEST_HARDWARE_ID, {}}};
-  auto bed = std::make_unique<NdisTestBed>(std::move(options));
-  ASSERT_EQ(TpRegister(), NDIS_STATUS_SUCCESS);
-  std::string nic = bed->plugRunning(TRAFTEST_HARDWARE_ID);
-  ASSERT_FALSE(nic.empty());
-  ASSERT_TRUE(eventually([] { return bindingState() == BindingState::Running; }));
+  BoundTraftest lab = bindTraftest();
+  ASSERT_FALSE(lab.nic.empty());
+  auto& bed = lab.bed;
+  const std::string nic = lab.nic;
   TpBinding& b = tpBindings[0];
 
   // Vetoed removal: the PnP manager sees the failure and cancels; nothing was paused.
@@ -251,9 +246,9 @@ TEST(AdapterBindingTest, RemovalQueriesReachTheProtocolWhichCanVetoOrPendThem) {
   EXPECT_EQ(b.sendCompletes, 1);
 
   // A stop query is the same event; vetoed too, then cancelled with IRP_MN_CANCEL_STOP_DEVICE.
-  EXPECT_EQ(sendPnpIrp(*bed, nic, IRP_MN_QUERY_STOP_DEVICE), STATUS_UNSUCCESSFUL);
+  EXPECT_EQ(bed->sendPnpIrp(nic, IRP_MN_QUERY_STOP_DEVICE), STATUS_UNSUCCESSFUL);
   EXPECT_EQ(b.queryRemoveEvents, 2);
-  EXPECT_EQ(sendPnpIrp(*bed, nic, IRP_MN_CANCEL_STOP_DEVICE), STATUS_SUCCESS);
+  EXPECT_EQ(bed->sendPnpIrp(nic, IRP_MN_CANCEL_STOP_DEVICE), STATUS_SUCCESS);
   EXPECT_EQ(b.cancelRemoveEvents, 2);
   EXPECT_EQ(bed->adapterState(nic), ndishost::ndis::AdapterState::Running);
 
@@ -289,14 +284,10 @@ TEST(AdapterBindingTest, SendsStrandedAtHaltCompleteToTheProtocolExactlyOnce) {
   traftest.control->SendMode = TrafTestSendHold;
   traftest.control->CompleteHeldAtHalt = TRUE;
   tpConfig = {};
-  NdisTestBedOptions options;
-  options.runtime.processors = 2;
-  options.miniports = {{"traftest", NDISHOST_TRAFTEST_DRIVER, TRAFTEST_HARDWARE_ID, {}}};
-  auto bed = std::make_unique<NdisTestBed>(std::move(options));
-  ASSERT_EQ(TpRegister(), NDIS_STATUS_SUCCESS);
-  std::string nic = bed->plugRunning(TRAFTEST_HARDWARE_ID);
-  ASSERT_FALSE(nic.empty());
-  ASSERT_TRUE(eventually([] { return bindingState() == BindingState::Running; }));
+  BoundTraftest lab = bindTraftest();
+  ASSERT_FALSE(lab.nic.empty());
+  auto& bed = lab.bed;
+  const std::string nic = lab.nic;
   ndishost::ndis::Adapter* adapter = bed->adapter(nic);
   ASSERT_NE(adapter, nullptr);
   auto hang = adapter->traffic().hangDetectionOptions();
@@ -337,14 +328,10 @@ TEST(AdapterBindingTest, OffloadAttributesAndCurrentConfigIndicationsReachTheBin
   traftest.control->SetOffloadAttributes = TRUE;
   traftest.control->OffloadLsoMaxSize = 65536;
   tpConfig = {};
-  NdisTestBedOptions options;
-  options.runtime.processors = 2;
-  options.miniports = {{"traftest", NDISHOST_TRAFTEST_DRIVER, TRAFTEST_HARDWARE_ID, {}}};
-  auto bed = std::make_unique<NdisTestBed>(std::move(options));
-  ASSERT_EQ(TpRegister(), NDIS_STATUS_SUCCESS);
-  std::string nic = bed->plugRunning(TRAFTEST_HARDWARE_ID);
-  ASSERT_FALSE(nic.empty());
-  ASSERT_TRUE(eventually([] { return bindingState() == BindingState::Running; }));
+  BoundTraftest lab = bindTraftest();
+  ASSERT_FALSE(lab.nic.empty());
+  auto& bed = lab.bed;
+  const std::string nic = lab.nic;
   ndishost::ndis::Adapter* adapter = bed->adapter(nic);
   ASSERT_NE(adapter, nullptr);
 

@@ -90,6 +90,36 @@ void NdisTestBed::settle() {
   runtime_->runUntilIdle();
 }
 
+namespace {
+
+NTSTATUS NTAPI signalPnpIrpDone(PDEVICE_OBJECT device, PIRP irp, PVOID context) {
+  (void)device;
+  (void)irp;
+  KeSetEvent(static_cast<PKEVENT>(context), IO_NO_INCREMENT, FALSE);
+  return STATUS_MORE_PROCESSING_REQUIRED;  // the IRP is ours again; freed by sendPnpIrp
+}
+
+}  // namespace
+
+NTSTATUS NdisTestBed::sendPnpIrp(std::string_view instancePath, UCHAR minorFunction) {
+  PDEVICE_OBJECT top = pnp_->referenceTopOfStack(instancePath);
+  if (top == nullptr) return STATUS_NO_SUCH_DEVICE;
+  PIRP irp = IoAllocateIrp(top->StackSize, FALSE);
+  irp->IoStatus.Status = STATUS_NOT_SUPPORTED;  // what PnP IRPs start with
+  irp->IoStatus.Information = 0;
+  PIO_STACK_LOCATION stack = IoGetNextIrpStackLocation(irp);
+  stack->MajorFunction = IRP_MJ_PNP;
+  stack->MinorFunction = minorFunction;
+  KEVENT done;
+  KeInitializeEvent(&done, NotificationEvent, FALSE);
+  IoSetCompletionRoutine(irp, signalPnpIrpDone, &done, TRUE, TRUE, TRUE);
+  if (IoCallDriver(top, irp) == STATUS_PENDING) KeWaitForSingleObject(&done, Executive, KernelMode, FALSE, nullptr);
+  NTSTATUS status = irp->IoStatus.Status;
+  IoFreeIrp(irp);
+  ObDereferenceObject(top);
+  return status;
+}
+
 NTSTATUS NdisTestBed::deviceIoControl(std::string_view instancePath, ULONG code, const void* in, ULONG inLength,
                                       void* out, ULONG outLength) {
   PDEVICE_OBJECT top = pnp_->referenceTopOfStack(instancePath);

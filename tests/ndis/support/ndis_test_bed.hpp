@@ -92,6 +92,11 @@ class NdisTestBed {
   // Removes every device, unloads every driver; returns the leak reports that list leaks.
   std::vector<nt::pnp::LeakReport> shutdown();
 
+  // IRP_MJ_PNP with `minorFunction` to the top of the device's stack, as the PnP manager
+  // sends it (it has no operation of its own for stop and its cancels); waits for it and
+  // returns its final status.
+  NTSTATUS sendPnpIrp(std::string_view instancePath, UCHAR minorFunction);
+
   // IRP_MJ_DEVICE_CONTROL to the top of a device's stack; waits for completion.
   NTSTATUS deviceIoControl(std::string_view instancePath, ULONG code, const void* in, ULONG inLength, void* out,
                            ULONG outLength);
