@@ -104,7 +104,9 @@ void TapBinding::setUp(const NDIS_BIND_PARAMETERS& parameters) {
 
   // What the adapter is: the bind parameters, refined by queries (OIDs may be made once
   // the open completed; the binding is Paused, which does not stop OID requests).
-  carrier_ = parameters.MediaConnectState == MediaConnectStateConnected;
+  // The connect state at bind time; a link indication arriving meanwhile (they may come
+  // from the moment the open completed) is newer and wins (see below).
+  bool initialCarrier = parameters.MediaConnectState == MediaConnectStateConnected;
   MacAddress mac{};
   std::memcpy(mac.data(), parameters.CurrentMacAddress, mac.size());
   UCHAR current[6] = {};
@@ -125,9 +127,8 @@ void TapBinding::setUp(const NDIS_BIND_PARAMETERS& parameters) {
   // The bind parameters carry the connect state the miniport set at initialization; NDIS
   // answers OID_GEN_MEDIA_CONNECT_STATUS with the latest indication.
   if (request(NdisRequestQueryInformation, OID_GEN_MEDIA_CONNECT_STATUS, &value, sizeof(value)) ==
-          NDIS_STATUS_SUCCESS &&
-      !linkStatusSeen_.load())
-    carrier_ = value == NdisMediaStateConnected;
+      NDIS_STATUS_SUCCESS)
+    initialCarrier = value == NdisMediaStateConnected;
 
   // The adapter's current task offload configuration (NULL when it offers none).
   offloads_ = adapterOffloadsFrom(parameters.DefaultOffloadConfiguration);
@@ -144,6 +145,7 @@ void TapBinding::setUp(const NDIS_BIND_PARAMETERS& parameters) {
     std::lock_guard guard(tapLock_);
     tap_.emplace(std::move(tap));
     watcher_.emplace(std::move(watcher));
+    if (!linkStatusSeen_) carrier_ = initialCarrier;
     tap_->setCarrier(carrier_.load());
   } catch (const TapError& error) {
     throw TapBindError(NDIS_STATUS_FAILURE, error.what());
@@ -539,12 +541,14 @@ void TapBinding::status(const NDIS_STATUS_INDICATION& indication) {
     return;
   const auto& link = *static_cast<const NDIS_LINK_STATE*>(indication.StatusBuffer);
   if (link.MediaConnectState == MediaConnectStateUnknown) return;
-  linkStatusSeen_ = true;
   setCarrier(link.MediaConnectState == MediaConnectStateConnected);
 }
 
+// Under tapLock_, so setUp() cannot overwrite a link indication with its older bind-time
+// state: it applies that state only while no indication has been seen.
 void TapBinding::setCarrier(bool connected) {
   std::lock_guard guard(tapLock_);
+  linkStatusSeen_ = true;
   carrier_ = connected;
   if (!tap_) return;  // before the TAP exists setUp() applies carrier_, after the unbind nothing does
   try {
