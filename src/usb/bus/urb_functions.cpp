@@ -567,7 +567,7 @@ NTSTATUS UsbPort::bulkOrInterrupt(PIRP irp, PURB urb) {
   irp->Tail.Overlay.DriverContext[0] = context;
   IoMarkIrpPending(irp);
   IoSetCancelRoutine(irp, cancelTransfer);
-  if (irp->Cancel && IoSetCancelRoutine(irp, nullptr) != nullptr) {
+  if (__atomic_load_n(&irp->Cancel, __ATOMIC_ACQUIRE) && IoSetCancelRoutine(irp, nullptr) != nullptr) {
     // Cancelled before we got here, and the cancel routine will never run: do its part.
     cancelBody(*context);
     release(*context);

@@ -475,7 +475,8 @@ void UsbPort::finish(UrbContext& context) {
     const device::Transfer& transfer = context.transfer;
     status = usbdStatusOf(transfer.status);
     // A device that was cycled is a different device now: the old handles are dead.
-    if (status == USBD_STATUS_CANCELED && gone_.load(std::memory_order_acquire) && !irp->Cancel) {
+    if (status == USBD_STATUS_CANCELED && gone_.load(std::memory_order_acquire) &&
+        !__atomic_load_n(&irp->Cancel, __ATOMIC_ACQUIRE)) {
       status = USBD_STATUS_DEVICE_GONE;
     }
     auto length = static_cast<ULONG>(transfer.actualLength);
